@@ -1,0 +1,1 @@
+"""The ``agentrxiv`` command line (Typer). Only this package configures Rich output."""

@@ -1,0 +1,110 @@
+"""The one chat interface every caller uses: messages in; text, usage, cost and latency out.
+
+Backends subclass ``ChatModel`` and implement ``_complete``; retries, caching, the ledger
+and structured output are layered on top (see ``agentrxiv.llm.registry.get_model``), so
+adding a provider never touches callers.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypedDict, TypeVar
+
+from pydantic import BaseModel
+
+Role = Literal["system", "user", "assistant"]
+T = TypeVar("T", bound=BaseModel)
+
+
+class Message(TypedDict):
+    """One chat message."""
+
+    role: Role
+    content: str
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call (or a sum of calls)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+        )
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling parameters; part of the cache key."""
+
+    temperature: float = 0.0
+    max_tokens: int | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    @property
+    def deterministic(self) -> bool:
+        """Whether the same request must give the same answer (so it may be cached)."""
+        return self.temperature == 0.0 or self.seed is not None
+
+
+@dataclass
+class ChatResult:
+    """What a call returned. ``cost_usd`` is ``None`` when the model's price is unknown."""
+
+    text: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    cached: bool = False
+    finish_reason: str | None = None
+    raw: dict[str, Any] | None = None
+
+
+class ChatModel(ABC):
+    """A chat model addressed by a ``provider/model`` spec."""
+
+    spec: str
+
+    @abstractmethod
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        tag: str | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        """One chat completion. ``tag`` names the caller (``lab/phase/agent``) in the ledger;
+        ``json_schema`` asks for constrained decoding where the backend offers it."""
+
+    def structured(
+        self,
+        messages: list[Message],
+        schema: type[T],
+        *,
+        retries: int = 2,
+        tag: str | None = None,
+        **sampling: Any,
+    ) -> T:
+        """A validated instance of ``schema``: constrained decoding where the backend offers
+        it, otherwise parse, then retry with the validation error fed back."""
+        from agentrxiv.llm.structured import complete_structured
+
+        return complete_structured(self, messages, schema, retries=retries, tag=tag, **sampling)
