@@ -85,4 +85,8 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    run()
+    # Run the importable module's ``run``: command modules register on
+    # ``agentrxiv.cli.main.app``, not on this ``__main__`` copy.
+    from agentrxiv.cli.main import run as _run
+
+    _run()

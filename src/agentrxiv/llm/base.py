@@ -108,3 +108,94 @@ class ChatModel(ABC):
         from agentrxiv.llm.structured import complete_structured
 
         return complete_structured(self, messages, schema, retries=retries, tag=tag, **sampling)
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    """Everything that determines one completion (the cache key is built from it)."""
+
+    messages: tuple[Message, ...]
+    params: SamplingParams = field(default_factory=SamplingParams)
+    json_schema: dict[str, Any] | None = None
+    tag: str | None = None
+
+
+def make_request(
+    messages: list[Message],
+    *,
+    temperature: float = 0.0,
+    max_tokens: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    stop: list[str] | None = None,
+    tag: str | None = None,
+    json_schema: dict[str, Any] | None = None,
+) -> ChatRequest:
+    """Validate ``chat()`` arguments into a ``ChatRequest``."""
+    from agentrxiv.llm.errors import BadResponseError
+
+    if not messages:
+        raise BadResponseError("a chat request needs at least one message")
+    for message in messages:
+        if message.get("role") not in ("system", "user", "assistant"):
+            raise BadResponseError(f"bad message role {message.get('role')!r}")
+        if not isinstance(message.get("content"), str):
+            raise BadResponseError("message content must be a string")
+    params = SamplingParams(
+        temperature=float(temperature),
+        max_tokens=max_tokens,
+        top_p=top_p,
+        seed=seed,
+        stop=tuple(stop or ()),
+    )
+    frozen = tuple(Message(role=m["role"], content=m["content"]) for m in messages)
+    return ChatRequest(messages=frozen, params=params, json_schema=json_schema, tag=tag)
+
+
+class BackendModel(ChatModel):
+    """A raw backend: one request, one answer, no retries, cache or ledger.
+
+    ``get_model`` wraps backends in ``ManagedChatModel``; ``endpoint`` keys the per-endpoint
+    concurrency limit and the cache, ``price_model`` the price table (``None``: unknown).
+    """
+
+    spec: str = "backend/unknown"
+    endpoint: str = ""
+    default_concurrency: int = 8
+    cache_by_default: bool = True
+    #: USD cost when the price is known without the table (0.0 for local models).
+    fixed_cost_usd: float | None = None
+
+    @property
+    def price_model(self) -> str:
+        """The model name looked up in the price table."""
+        return self.spec.split("/", 1)[-1]
+
+    @abstractmethod
+    def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
+        """Run one request against the backend; raise ``LLMError`` subclasses on failure."""
+
+    def chat(
+        self,
+        messages: list[Message],
+        *,
+        temperature: float = 0.0,
+        max_tokens: int | None = None,
+        top_p: float | None = None,
+        seed: int | None = None,
+        stop: list[str] | None = None,
+        tag: str | None = None,
+        json_schema: dict[str, Any] | None = None,
+    ) -> ChatResult:
+        """One unmanaged call (no retries, cache or ledger)."""
+        request = make_request(
+            messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            top_p=top_p,
+            seed=seed,
+            stop=stop,
+            tag=tag,
+            json_schema=json_schema,
+        )
+        return self._complete(request, timeout=None)

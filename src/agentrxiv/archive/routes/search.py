@@ -1,5 +1,57 @@
-"""Routes of this part of the server (filled in by its owner)."""
+"""Search and aggregation routes: ``GET /api/v1/search`` and ``GET /api/v1/aggregate/{kind}``."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from agentrxiv.archive.deps import SessionDep
+from agentrxiv.archive.schemas import SearchMode, SearchResponse
+from agentrxiv.archive.search.aggregate import Aggregation, aggregate
+from agentrxiv.archive.search.filters import SearchFilters
+from agentrxiv.archive.search.hybrid import MAX_OFFSET, MAX_QUERY_CHARS, search
+
+router = APIRouter(tags=["search"])
+
+TextFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+@router.get("/search", response_model=SearchResponse, summary="Search papers")
+def search_papers(
+    session: SessionDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Query.")],
+    mode: Annotated[SearchMode, Query(description="keyword, semantic or hybrid.")] = "hybrid",
+    k: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 10,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Results to skip.")] = 0,
+    category: TextFilter = None,
+    lab: TextFilter = None,
+    benchmark: TextFilter = None,
+    date_from: Annotated[date | None, Query(description="First published on/after.")] = None,
+    date_to: Annotated[date | None, Query(description="First published on/before.")] = None,
+    min_value: Annotated[
+        float | None, Query(allow_inf_nan=False, description="A result on benchmark >= this.")
+    ] = None,
+) -> SearchResponse:
+    """Latest, non-withdrawn papers ranked by keyword (BM25), meaning (cosine) or both (RRF)."""
+    filters = SearchFilters(
+        category=category,
+        lab=lab,
+        benchmark=benchmark,
+        date_from=date_from,
+        date_to=date_to,
+        min_value=min_value,
+    )
+    return search(session, q, mode=mode, k=k, offset=offset, filters=filters)
+
+
+@router.get("/aggregate/{kind}", response_model=Aggregation, summary="Aggregate the archive")
+def aggregate_archive(
+    session: SessionDep,
+    kind: str,
+    benchmark: TextFilter = None,
+    metric: TextFilter = None,
+) -> Aggregation:
+    """best-per-benchmark, papers-per-lab, papers-per-category or results-over-time?benchmark=."""
+    return aggregate(session, kind, benchmark=benchmark, metric=metric)

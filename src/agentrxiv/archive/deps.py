@@ -1,0 +1,68 @@
+"""FastAPI dependencies shared by every route module: the database, a read session, the
+settings, and the bearer-token principal (``CurrentLab``) or an admin (``AdminDep``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from agentrxiv.archive.auth import Principal, authenticate
+from agentrxiv.archive.db import Database
+from agentrxiv.config import Settings
+from agentrxiv.errors import ForbiddenError
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    description="A write token from `agentrxiv token create LAB`; reads need none.",
+)
+
+
+def get_database(request: Request) -> Database:
+    """The app's database (engine and session factories)."""
+    return request.app.state.db
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+def get_app_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    return request.app.state.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_app_settings)]
+
+
+def get_session(db: DatabaseDep) -> Iterator[Session]:
+    """A read session for one request (writes go through ``Database.write``)."""
+    with db.read() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def current_lab(
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal:
+    """The lab behind the request's bearer token; 401 when missing or invalid."""
+    with db.read() as session:
+        return authenticate(session, credentials.credentials if credentials else None)
+
+
+CurrentLab = Annotated[Principal, Depends(current_lab)]
+
+
+def require_admin(principal: CurrentLab) -> Principal:
+    """An admin principal; 403 for lab tokens."""
+    if not principal.is_admin:
+        raise ForbiddenError("this needs an admin token")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,154 @@
+"""Server-side rendering: untrusted paper Markdown (with ``$..$`` / ``$$..$$`` math) to safe
+HTML, and leaderboard charts to SVG.
+
+Markdown is parsed by markdown-it-py, math is converted server-side to MathML by
+latex2mathml (browsers render MathML natively, so pages need no JavaScript), and the result
+is sanitised by nh3 with an allow-list of ordinary Markdown tags plus MathML. Everything in a
+paper body is agent output and treated as hostile.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import logging
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import nh3
+from latex2mathml.converter import convert as latex_to_mathml
+from markdown_it import MarkdownIt
+from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+logger = logging.getLogger(__name__)
+
+# Longer formulas are shown as code: latex2mathml is pure Python and a hostile body could
+# make it spend seconds on one giant formula.
+MAX_FORMULA_CHARS = 5_000
+
+MATHML_TAGS = frozenset(
+    {
+        "math", "mrow", "mi", "mn", "mo", "ms", "mtext", "mspace", "mfrac", "msqrt", "mroot",
+        "mstyle", "merror", "mpadded", "mphantom", "menclose", "msub", "msup", "msubsup",
+        "munder", "mover", "munderover", "mmultiscripts", "mprescripts", "none", "mtable",
+        "mtr", "mtd", "mlabeledtr", "semantics", "annotation",
+    }
+)  # fmt: skip
+
+# Presentation attributes only: no ``href``, ``style`` or event handlers on MathML.
+MATHML_ATTRIBUTES = frozenset(
+    {
+        "display", "xmlns", "mathvariant", "mathsize", "mathcolor", "mathbackground",
+        "stretchy", "fence", "separator", "separators", "lspace", "rspace", "minsize",
+        "maxsize", "movablelimits", "accent", "accentunder", "linethickness", "bevelled",
+        "columnalign", "rowalign", "columnspacing", "rowspacing", "columnlines", "rowlines",
+        "frame", "displaystyle", "scriptlevel", "width", "height", "depth", "voffset",
+        "notation", "open", "close", "align", "largeop", "symmetric", "form", "encoding",
+    }
+)  # fmt: skip
+
+EXTRA_HTML_TAGS = frozenset({"input", "tfoot"})
+ALLOWED_TAGS = frozenset(nh3.ALLOWED_TAGS) | MATHML_TAGS | EXTRA_HTML_TAGS
+ALLOWED_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+# Markdown code blocks carry their language as ``class="language-x"``; keep those and the
+# classes the math plugin and this module emit.
+ALLOWED_CLASSES = {
+    "code": {"math-error"}
+    | {f"language-{lang}" for lang in ("python", "py", "bash", "sh", "json", "text")},
+    "span": {"math", "inline"},
+    "div": {"math", "block"},
+}
+
+
+def _allowed_attributes() -> dict[str, set[str]]:
+    attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
+    for tag in MATHML_TAGS:
+        attributes[tag] = set(MATHML_ATTRIBUTES)
+    attributes.setdefault("th", set()).add("style")
+    attributes.setdefault("td", set()).add("style")
+    attributes["input"] = {"type", "checked", "disabled"}
+    attributes["a"] = {"href", "title"}
+    attributes["img"] = {"src", "alt", "title", "width", "height"}
+    return attributes
+
+
+ALLOWED_ATTRIBUTES = _allowed_attributes()
+
+
+def render_math(latex: str, display: bool) -> str:
+    """One formula as MathML, or as escaped LaTeX code if it cannot be converted."""
+    if len(latex) <= MAX_FORMULA_CHARS:
+        try:
+            return latex_to_mathml(latex, display="block" if display else "inline")
+        except Exception as exc:  # noqa: BLE001 - latex2mathml raises many types on bad input
+            logger.debug("formula not converted (%s): %.80s", type(exc).__name__, latex)
+    return f'<code class="math-error">{html.escape(latex)}</code>'
+
+
+def _math_renderer(content: str, options: dict[str, Any]) -> str:
+    return render_math(content.strip(), bool(options.get("display_mode")))
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # Raw HTML is parsed (agents use <sub>, <details>, tables) and then sanitised by nh3.
+    md = MarkdownIt("commonmark", {"html": True, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    md.use(dollarmath_plugin, renderer=_math_renderer, allow_space=True, double_inline=True)
+    return md
+
+
+def sanitize_html(markup: str) -> str:
+    """Remove everything but ordinary document tags and MathML from ``markup``."""
+    return nh3.clean(
+        markup,
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        allowed_classes=ALLOWED_CLASSES,
+        link_rel="noopener noreferrer nofollow",
+        filter_style_properties={"text-align"},
+    )
+
+
+@lru_cache(maxsize=256)
+def render_markdown(text: str) -> str:
+    """Paper Markdown with math to sanitised HTML, safe to insert into a page unescaped."""
+    return sanitize_html(_markdown().render(text or ""))
+
+
+ChartPoint = tuple[datetime, float]
+
+
+@lru_cache(maxsize=64)
+def leaderboard_chart_svg(benchmark: str, metric: str, points: tuple[ChartPoint, ...]) -> str:
+    """An SVG chart of every result (dots) and the best result so far (step line) over time.
+
+    Cached on its arguments, so a leaderboard is drawn again only when its results change.
+    """
+    # Imported lazily: matplotlib costs about a second of start-up the server rarely needs.
+    import matplotlib
+    from matplotlib import dates as mdates
+    from matplotlib.figure import Figure
+
+    ordered = sorted(points)
+    times = [t for t, _ in ordered]
+    values = [v for _, v in ordered]
+    best_so_far = [max(values[: i + 1]) for i in range(len(values))]
+    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 10, "svg.hashsalt": "ax"}):
+        fig = Figure(figsize=(9, 3.6), layout="constrained")
+        ax = fig.add_subplot()
+        ax.scatter(times, values, s=22, color="#8c959f", label="result", zorder=2)
+        ax.step(times, best_so_far, where="post", color="#b31b1b", linewidth=2, label="best so far")
+        ax.set_title(f"Best {metric} on {benchmark} over time", loc="left", fontsize=11)
+        ax.set_ylabel(metric)
+        locator = mdates.AutoDateLocator()
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        ax.grid(True, color="#eaeef2", linewidth=0.8)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.legend(loc="lower right", frameon=False)
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg")
+    return buffer.getvalue()

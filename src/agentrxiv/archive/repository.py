@@ -1,0 +1,534 @@
+"""All database logic behind the JSON API: publishing papers and versions, reading them,
+listings, lineage, leaderboards, reviews and withdrawals. Routes stay thin and call these.
+
+Every write is one transaction: the paper, its version, results, parent links and search
+index rows commit together or not at all. The slow part of indexing (the embedding) is
+computed before the transaction opens so that no write lock is held while it runs."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, load_only
+
+from agentrxiv.archive.auth import Principal
+from agentrxiv.archive.db import Database
+from agentrxiv.archive.ids import allocate_id, parse_ref
+from agentrxiv.archive.schemas import (
+    Author,
+    Leaderboard,
+    LeaderboardEntry,
+    Lineage,
+    LineageNode,
+    PaperCreate,
+    PaperList,
+    PaperPublic,
+    PaperSummary,
+    ResultPublic,
+    ReviewCreate,
+    ReviewForm,
+    ReviewPublic,
+)
+from agentrxiv.archive.tables import Lab, Paper, PaperVersion, ParentLink, Result, Review, utcnow
+from agentrxiv.errors import ArchiveError, ConflictError, ForbiddenError, NotFoundError
+
+log = logging.getLogger(__name__)
+
+MAX_LINEAGE_DEPTH = 100
+# Columns a listing needs; the body, PDF, code and embedding stay in the database.
+SUMMARY_COLUMNS = (
+    PaperVersion.id,
+    PaperVersion.paper_id,
+    PaperVersion.version,
+    PaperVersion.title,
+    PaperVersion.abstract,
+    PaperVersion.authors,
+    PaperVersion.categories,
+)
+
+
+# ---------------------------------------------------------------- search index hooks
+
+
+def _search_index() -> Any:
+    """The search helper's index module, or None while it does not exist."""
+    try:
+        from agentrxiv.archive.search import index
+    except ImportError:
+        return None
+    return index
+
+
+def prepare_embedding(text_fields: dict[str, str]) -> bytes | None:
+    """Embed a version's text before the write transaction (None when search has no hook)."""
+    hook = getattr(_search_index(), "prepare_embedding", None)
+    return hook(text_fields) if hook else None
+
+
+def index_version(session: Session, version: PaperVersion, replaced: PaperVersion | None) -> None:
+    """Add ``version`` to the search index (inside the write transaction)."""
+    hook = getattr(_search_index(), "index_version", None)
+    if hook:
+        hook(session, version, replaced)
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored one is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def to_summary(paper: Paper, version: PaperVersion, score: float | None = None) -> PaperSummary:
+    """A listing entry for ``version`` of ``paper``."""
+    return PaperSummary(
+        id=paper.id,
+        version=version.version,
+        title=version.title,
+        abstract=version.abstract,
+        authors=[Author.model_validate(a) for a in version.authors or []],
+        categories=list(version.categories or []),
+        lab=paper.lab.name,
+        withdrawn=paper.withdrawn,
+        created_at=aware(paper.created_at),
+        updated_at=aware(paper.updated_at),
+        score=score,
+    )
+
+
+def _result_public(result: Result, paper_id: str, version: int) -> ResultPublic:
+    return ResultPublic(
+        benchmark=result.benchmark,
+        metric=result.metric,
+        value=result.value,
+        n=result.n,
+        model=result.model,
+        split=result.split,
+        paper_id=paper_id,
+        version=version,
+    )
+
+
+def to_public(session: Session, paper: Paper, version: PaperVersion) -> PaperPublic:
+    """The full public form of ``version`` of ``paper``."""
+    numbers = session.scalars(
+        select(PaperVersion.version)
+        .where(PaperVersion.paper_id == paper.id)
+        .order_by(PaperVersion.version)
+    ).all()
+    summary = to_summary(paper, version)
+    return PaperPublic(
+        **summary.model_dump(),
+        body=version.body,
+        comment=version.comment,
+        parents=[link.parent_id for link in version.parents],
+        results=[_result_public(r, paper.id, version.version) for r in version.results],
+        code_files=dict(version.code_files or {}),
+        has_pdf=version.pdf is not None,
+        versions=list(numbers),
+        withdrawn_reason=paper.withdrawn_reason,
+    )
+
+
+# ---------------------------------------------------------------- writes
+
+
+@dataclass
+class PreparedVersion:
+    """A validated submission with everything computed outside the transaction."""
+
+    data: PaperCreate
+    pdf: bytes | None
+    authors_text: str
+    embedding: bytes | None
+
+
+def decode_pdf(pdf_base64: str | None) -> bytes | None:
+    """Decode and check an uploaded PDF (422 when it is not base64 or not a PDF)."""
+    if pdf_base64 is None:
+        return None
+    try:
+        pdf = base64.b64decode(pdf_base64, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ArchiveError("pdf_base64 is not valid base64", status=422) from exc
+    if not pdf.startswith(b"%PDF"):
+        raise ArchiveError("pdf_base64 does not decode to a PDF (no %PDF header)", status=422)
+    return pdf
+
+
+def authors_text(authors: Iterable[Author]) -> str:
+    """Author names, labs and models flattened for keyword search."""
+    words: list[str] = []
+    for author in authors:
+        words.extend([author.name, author.lab, *author.models])
+    return " ".join(w for w in words if w)
+
+
+def prepare(data: PaperCreate, embed: bool = True) -> PreparedVersion:
+    """Validate the PDF and compute search text and embedding before any lock is taken."""
+    pdf = decode_pdf(data.pdf_base64)
+    names = authors_text(data.authors)
+    fields = {
+        "title": data.title,
+        "abstract": data.abstract,
+        "authors": names,
+        "categories": " ".join(data.categories),
+        "body": data.body,
+    }
+    embedding = prepare_embedding(fields) if embed else None
+    return PreparedVersion(data=data, pdf=pdf, authors_text=names, embedding=embedding)
+
+
+@contextmanager
+def _writing(db: Database) -> Iterator[Session]:
+    """A write transaction whose constraint violations become a clear 409."""
+    try:
+        with db.write() as session:
+            yield session
+    except IntegrityError as exc:
+        log.warning("write conflict: %s", exc.orig)
+        raise ConflictError("the write conflicted with a concurrent one; retry it") from exc
+
+
+def _check_parents(session: Session, parents: list[str], own_id: str | None) -> None:
+    if own_id is not None and own_id in parents:
+        raise ArchiveError(f"paper {own_id} cannot be its own parent", status=422)
+    if not parents:
+        return
+    known = set(session.scalars(select(Paper.id).where(Paper.id.in_(parents))))
+    for parent in parents:
+        if parent not in known:
+            raise ArchiveError(f"unknown parent paper {parent}", status=422)
+
+
+def _new_version(paper: Paper, number: int, prepared: PreparedVersion) -> PaperVersion:
+    data = prepared.data
+    # paper_id, not paper=: the backref would load every old version of the paper.
+    return PaperVersion(
+        paper_id=paper.id,
+        version=number,
+        is_latest=True,
+        title=data.title,
+        abstract=data.abstract,
+        authors=[a.model_dump() for a in data.authors],
+        authors_text=prepared.authors_text,
+        body=data.body,
+        categories=list(data.categories),
+        primary_category=data.categories[0] if data.categories else "",
+        comment=data.comment,
+        pdf=prepared.pdf,
+        code_files=dict(data.code_files),
+        embedding=prepared.embedding,
+        created_at=utcnow(),
+        results=[Result(**r.model_dump()) for r in data.results],
+        parents=[ParentLink(parent_id=p) for p in data.parents],
+    )
+
+
+def create_paper(
+    db: Database, principal: Principal, data: PaperCreate, embed: bool = True
+) -> PaperPublic:
+    """Publish a new paper as version 1 and return it."""
+    prepared = prepare(data, embed)
+    with _writing(db) as session:
+        paper_id = allocate_id(session)
+        _check_parents(session, data.parents, own_id=None)
+        now = utcnow()
+        paper = Paper(id=paper_id, latest_version=1, created_at=now, updated_at=now)
+        paper.lab = session.get_one(Lab, principal.lab_id)
+        session.add(paper)
+        version = _new_version(paper, 1, prepared)
+        session.add(version)
+        session.flush()
+        index_version(session, version, None)
+        public = to_public(session, paper, version)
+    log.info("published %s by %s", paper_id, principal.lab_name)
+    return public
+
+
+def add_version(
+    db: Database, principal: Principal, paper_id: str, data: PaperCreate, embed: bool = True
+) -> PaperPublic:
+    """Publish version N+1 of the caller's paper (same id) and return it."""
+    paper_id, _ = parse_ref(paper_id)
+    prepared = prepare(data, embed)
+    with _writing(db) as session:
+        # Row lock on PostgreSQL so concurrent new versions of one paper take turns.
+        paper = session.get(Paper, paper_id, with_for_update=True)
+        if paper is None:
+            raise NotFoundError(f"no paper {paper_id}")
+        if paper.lab_id != principal.lab_id and not principal.is_admin:
+            raise ForbiddenError(f"paper {paper_id} belongs to another lab")
+        if paper.withdrawn:
+            raise ConflictError(f"paper {paper_id} is withdrawn; it takes no new versions")
+        _check_parents(session, data.parents, own_id=paper_id)
+        replaced = _version_row(session, paper_id, paper.latest_version)
+        replaced.is_latest = False
+        paper.latest_version += 1
+        paper.updated_at = utcnow()
+        version = _new_version(paper, paper.latest_version, prepared)
+        session.add(version)
+        session.flush()
+        index_version(session, version, replaced)
+        public = to_public(session, paper, version)
+    log.info("published %sv%d by %s", paper_id, public.version, principal.lab_name)
+    return public
+
+
+def withdraw(db: Database, principal: Principal, paper_id: str, reason: str) -> PaperPublic:
+    """Flag a paper as withdrawn (admin only); it stays readable with the reason shown."""
+    if not principal.is_admin:
+        raise ForbiddenError("only an admin token may withdraw papers")
+    paper_id, _ = parse_ref(paper_id)
+    with _writing(db) as session:
+        paper = _paper_row(session, paper_id)
+        if paper.withdrawn:
+            raise ConflictError(f"paper {paper_id} is already withdrawn")
+        paper.withdrawn = True
+        paper.withdrawn_reason = reason
+        paper.updated_at = utcnow()
+        version = _version_row(session, paper_id, paper.latest_version)
+        public = to_public(session, paper, version)
+    log.info("withdrew %s: %s", paper_id, reason)
+    return public
+
+
+def create_review(
+    db: Database, principal: Principal, paper_id: str, data: ReviewCreate
+) -> ReviewPublic:
+    """Attach a review to a version of a paper (default: the latest)."""
+    paper_id, _ = parse_ref(paper_id)
+    with _writing(db) as session:
+        paper = _paper_row(session, paper_id)
+        version = _version_row(session, paper_id, data.version or paper.latest_version)
+        review = Review(
+            version=version,
+            reviewer=data.reviewer,
+            reviewer_kind=data.reviewer_kind,
+            form=data.form.model_dump(),
+            overall=data.form.overall,
+            decision=data.form.decision,
+            created_at=utcnow(),
+        )
+        session.add(review)
+        session.flush()
+        public = _review_public(review, paper_id, version.version)
+    log.info("review of %sv%d by %s (%s)", paper_id, public.version, data.reviewer, principal)
+    return public
+
+
+# ---------------------------------------------------------------- reads
+
+
+def _paper_row(session: Session, paper_id: str) -> Paper:
+    paper = session.get(Paper, paper_id)
+    if paper is None:
+        raise NotFoundError(f"no paper {paper_id}")
+    return paper
+
+
+def _version_row(session: Session, paper_id: str, number: int) -> PaperVersion:
+    version = session.scalar(
+        select(PaperVersion).where(
+            PaperVersion.paper_id == paper_id, PaperVersion.version == number
+        )
+    )
+    if version is None:
+        raise NotFoundError(f"paper {paper_id} has no version {number}")
+    return version
+
+
+def _resolve(session: Session, ref: str, version: int | None) -> tuple[Paper, PaperVersion]:
+    paper_id, ref_version = parse_ref(ref)
+    paper = _paper_row(session, paper_id)
+    number = version or ref_version or paper.latest_version
+    return paper, _version_row(session, paper_id, number)
+
+
+def get_paper(session: Session, ref: str, version: int | None = None) -> PaperPublic:
+    """A paper at ``version`` (or the one in ``ref`` like ``2611.00042v2``; default latest)."""
+    paper, row = _resolve(session, ref, version)
+    return to_public(session, paper, row)
+
+
+def get_pdf(session: Session, ref: str, version: int | None = None) -> bytes:
+    """The PDF of a paper version; 404 when it has none."""
+    paper, row = _resolve(session, ref, version)
+    if row.pdf is None:
+        raise NotFoundError(f"paper {paper.id}v{row.version} has no PDF")
+    return row.pdf
+
+
+def list_papers(
+    session: Session,
+    offset: int = 0,
+    limit: int = 20,
+    category: str | None = None,
+    lab: str | None = None,
+) -> PaperList:
+    """Latest versions, newest paper first, optionally filtered by category or lab."""
+    query = (
+        select(PaperVersion, Paper)
+        .join(Paper, PaperVersion.paper_id == Paper.id)
+        .join(Lab, Paper.lab_id == Lab.id)
+        .where(PaperVersion.is_latest.is_(True))
+    )
+    if category:
+        # Categories are validated to contain no quotes, so the JSON text match is exact.
+        query = query.where(
+            cast(PaperVersion.categories, Text).contains(f'"{category}"', autoescape=True)
+        )
+    if lab:
+        query = query.where(Lab.name == lab)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(
+        query.options(load_only(*SUMMARY_COLUMNS))
+        .order_by(Paper.created_at.desc(), Paper.id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    items = [to_summary(paper, version) for version, paper in rows]
+    return PaperList(total=total, offset=offset, items=items)
+
+
+def _latest_parents(session: Session, ids: Iterable[str]) -> dict[str, list[str]]:
+    rows = session.execute(
+        select(PaperVersion.paper_id, ParentLink.parent_id)
+        .join(ParentLink, ParentLink.version_id == PaperVersion.id)
+        .where(PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(ids)))
+        .order_by(ParentLink.id)
+    ).all()
+    parents: dict[str, list[str]] = {}
+    for child, parent in rows:
+        parents.setdefault(child, []).append(parent)
+    return parents
+
+
+def _latest_children(session: Session, ids: Iterable[str]) -> dict[str, list[str]]:
+    rows = session.execute(
+        select(ParentLink.parent_id, PaperVersion.paper_id)
+        .join(PaperVersion, ParentLink.version_id == PaperVersion.id)
+        .where(PaperVersion.is_latest.is_(True), ParentLink.parent_id.in_(list(ids)))
+        .order_by(PaperVersion.paper_id)
+    ).all()
+    children: dict[str, list[str]] = {}
+    for parent, child in rows:
+        children.setdefault(parent, []).append(child)
+    return children
+
+
+def _walk(
+    session: Session, root: str, step: Callable[[Session, Iterable[str]], dict[str, list[str]]]
+) -> dict[str, int]:
+    """Breadth-first distances from ``root`` along ``step``; visited ids stop cycles."""
+    depths: dict[str, int] = {}
+    frontier = [root]
+    depth = 0
+    while frontier and depth < MAX_LINEAGE_DEPTH:
+        depth += 1
+        links = step(session, frontier)
+        found = [n for node in frontier for n in links.get(node, [])]
+        frontier = [n for n in dict.fromkeys(found) if n != root and n not in depths]
+        depths.update(dict.fromkeys(frontier, depth))
+    return depths
+
+
+def _lineage_nodes(session: Session, depths: dict[str, int]) -> list[LineageNode]:
+    if not depths:
+        return []
+    rows = session.execute(
+        select(PaperVersion.paper_id, PaperVersion.title, Lab.name)
+        .join(Paper, PaperVersion.paper_id == Paper.id)
+        .join(Lab, Paper.lab_id == Lab.id)
+        .where(PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(depths)))
+    ).all()
+    parents = _latest_parents(session, depths)
+    nodes = [
+        LineageNode(id=pid, title=title, lab=lab, depth=depths[pid], parents=parents.get(pid, []))
+        for pid, title, lab in rows
+    ]
+    return sorted(nodes, key=lambda node: (node.depth, node.id))
+
+
+def lineage(session: Session, ref: str) -> Lineage:
+    """Ancestors and descendants of a paper, transitively, with their depth."""
+    paper_id, _ = parse_ref(ref)
+    _paper_row(session, paper_id)
+    return Lineage(
+        id=paper_id,
+        ancestors=_lineage_nodes(session, _walk(session, paper_id, _latest_parents)),
+        descendants=_lineage_nodes(session, _walk(session, paper_id, _latest_children)),
+    )
+
+
+def leaderboard(
+    session: Session, benchmark: str, metric: str | None = None, limit: int = 100
+) -> Leaderboard:
+    """Each paper's best result on ``benchmark`` (and ``metric``), highest first."""
+    query = (
+        select(Result, PaperVersion.paper_id, PaperVersion.version, PaperVersion.title)
+        .add_columns(PaperVersion.created_at, Lab.name)
+        .join(PaperVersion, Result.version_id == PaperVersion.id)
+        .join(Paper, PaperVersion.paper_id == Paper.id)
+        .join(Lab, Paper.lab_id == Lab.id)
+        .where(
+            PaperVersion.is_latest.is_(True),
+            Paper.withdrawn.is_(False),
+            Result.benchmark == benchmark,
+        )
+    )
+    if metric:
+        query = query.where(Result.metric == metric)
+    best: dict[str, LeaderboardEntry] = {}
+    for result, paper_id, version, title, created_at, lab in session.execute(query):
+        entry = LeaderboardEntry(
+            paper_id=paper_id,
+            version=version,
+            title=title,
+            lab=lab,
+            metric=result.metric,
+            value=result.value,
+            n=result.n,
+            model=result.model,
+            split=result.split,
+            created_at=aware(created_at),
+        )
+        if paper_id not in best or entry.value > best[paper_id].value:
+            best[paper_id] = entry
+    ranked = sorted(best.values(), key=lambda e: (-e.value, -e.created_at.timestamp(), e.paper_id))
+    return Leaderboard(benchmark=benchmark, metric=metric, entries=ranked[:limit])
+
+
+def _review_public(review: Review, paper_id: str, version: int) -> ReviewPublic:
+    return ReviewPublic(
+        id=review.id,
+        paper_id=paper_id,
+        version=version,
+        reviewer=review.reviewer,
+        reviewer_kind=review.reviewer_kind,
+        form=ReviewForm.model_validate(review.form),
+        created_at=aware(review.created_at),
+    )
+
+
+def list_reviews(session: Session, ref: str) -> list[ReviewPublic]:
+    """Every review of every version of a paper, oldest first."""
+    paper_id, _ = parse_ref(ref)
+    _paper_row(session, paper_id)
+    rows = session.execute(
+        select(Review, PaperVersion.version)
+        .join(PaperVersion, Review.version_id == PaperVersion.id)
+        .where(PaperVersion.paper_id == paper_id)
+        .order_by(Review.created_at, Review.id)
+    ).all()
+    return [_review_public(review, paper_id, version) for review, version in rows]

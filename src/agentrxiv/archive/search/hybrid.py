@@ -1,0 +1,143 @@
+"""The search entry point: keyword, semantic or hybrid (reciprocal rank fusion, k=60) ranking
+under filters, paged, returning ``SearchResponse`` with the papers' summaries."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agentrxiv.archive.schemas import SearchHit, SearchMode, SearchResponse
+from agentrxiv.archive.search.embedder import get_embedder
+from agentrxiv.archive.search.filters import Candidates, SearchFilters, candidates
+from agentrxiv.archive.search.keyword import keyword_matches, query_terms
+from agentrxiv.archive.search.semantic import semantic_rank
+from agentrxiv.archive.tables import Lab, Paper, PaperVersion
+from agentrxiv.errors import ArchiveError
+
+log = logging.getLogger(__name__)
+
+RRF_K = 60
+# Hybrid fuses at least this many of each list's best, so page 1 sees both lists' heads.
+MIN_FUSION_DEPTH = 50
+MAX_QUERY_CHARS = 1_000
+MAX_OFFSET = 10_000
+
+
+def reciprocal_rank_fusion(*rankings: list[int], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Fuse ranked id lists: score = sum of 1 / (k + rank), best first (ties by first seen)."""
+    fused: dict[int, float] = defaultdict(float)
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] += 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: -pair[1])
+
+
+def _validate(query: str, mode: str, k: int, offset: int) -> str:
+    query = query.strip()
+    if not query:
+        raise ArchiveError("q must not be empty", status=422)
+    if len(query) > MAX_QUERY_CHARS:
+        raise ArchiveError(f"q is longer than {MAX_QUERY_CHARS} characters", status=422)
+    if mode not in ("keyword", "semantic", "hybrid"):
+        raise ArchiveError("mode must be keyword, semantic or hybrid", status=422)
+    if not 1 <= k <= 100:
+        raise ArchiveError("k must be between 1 and 100", status=422)
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ArchiveError(f"offset must be between 0 and {MAX_OFFSET}", status=422)
+    return query
+
+
+def _admitted_keyword(session: Session, query: str, admitted: Candidates) -> list[tuple[int, float]]:
+    return [(v, s) for v, s in keyword_matches(session, query) if admitted.admits(v)]
+
+
+def _ranked(
+    session: Session, query: str, mode: SearchMode, depth: int, admitted: Candidates
+) -> tuple[list[tuple[int, float]], int]:
+    """The best ``depth`` (at least) ``(version_id, score)`` for the mode, and the total."""
+    if mode == "keyword":
+        matches = _admitted_keyword(session, query, admitted)
+        return matches[:depth], len(matches)
+    vector = get_embedder().encode_one(query)
+    if mode == "semantic":
+        top, total, _ = semantic_rank(session, vector, admitted, depth)
+        return top, total
+    keyword = _admitted_keyword(session, query, admitted) if query_terms(query) else []
+    depth = max(depth, MIN_FUSION_DEPTH)
+    keyword_ids = [v for v, _ in keyword]
+    semantic, total, unembedded = semantic_rank(session, vector, admitted, depth, keyword_ids)
+    fused = reciprocal_rank_fusion(keyword_ids[:depth], [v for v, _ in semantic])
+    return fused, total + unembedded
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Timestamps read back from SQLite are naive; every stored timestamp is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def summaries(session: Session, scored: list[tuple[int, float]]) -> list[SearchHit]:
+    """Search hits for ``(version_id, score)`` pairs, in the given order (bodies not read)."""
+    if not scored:
+        return []
+    rows = session.execute(
+        select(
+            PaperVersion.id,
+            PaperVersion.paper_id,
+            PaperVersion.version,
+            PaperVersion.title,
+            PaperVersion.abstract,
+            PaperVersion.authors,
+            PaperVersion.categories,
+            Lab.name,
+            Paper.withdrawn,
+            Paper.created_at,
+            Paper.updated_at,
+        )
+        .join(Paper, Paper.id == PaperVersion.paper_id)
+        .join(Lab, Lab.id == Paper.lab_id)
+        .where(PaperVersion.id.in_([version_id for version_id, _ in scored]))
+    ).all()
+    by_id = {row[0]: row for row in rows}
+    hits = []
+    for version_id, score in scored:
+        row = by_id.get(version_id)
+        if row is None:
+            continue  # deleted between ranking and reading; nothing to show
+        _, paper_id, version, title, abstract, authors, categories, lab, withdrawn, cr, up = row
+        hits.append(
+            SearchHit(
+                id=paper_id,
+                version=version,
+                title=title,
+                abstract=abstract,
+                authors=authors or [],
+                categories=categories or [],
+                lab=lab,
+                withdrawn=withdrawn,
+                created_at=as_utc(cr),
+                updated_at=as_utc(up),
+                score=round(score, 6),
+            )
+        )
+    return hits
+
+
+def search(
+    session: Session,
+    query: str,
+    mode: SearchMode = "hybrid",
+    k: int = 10,
+    offset: int = 0,
+    filters: SearchFilters | None = None,
+) -> SearchResponse:
+    """Search latest, non-withdrawn papers; ``total`` counts every paper that matched."""
+    query = _validate(query, mode, k, offset)
+    admitted = candidates(session, filters or SearchFilters())
+    ranked, total = _ranked(session, query, mode, offset + k, admitted)
+    page = summaries(session, ranked[offset : offset + k])
+    log.debug("search %r mode=%s total=%d", query, mode, total)
+    return SearchResponse(query=query, mode=mode, total=total, offset=offset, items=page)

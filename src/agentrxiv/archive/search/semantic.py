@@ -1,0 +1,189 @@
+"""Semantic search: an in-process matrix of the latest versions' stored embeddings, loaded
+from the database once and brought up to date cheaply before each query, so several server
+processes sharing one database stay correct without embedding any paper again.
+
+Each refresh reads only version ids above what the matrix holds (plus a short window below,
+for PostgreSQL transactions that commit out of id order) and compares the number of latest
+versions with the database's, reloading everything if they ever disagree."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import func, select, true
+from sqlalchemy.orm import Session
+
+from agentrxiv.archive.search.embedder import EMBEDDING_DIM, from_bytes
+from agentrxiv.archive.search.filters import Candidates
+from agentrxiv.archive.tables import PaperVersion
+
+log = logging.getLogger(__name__)
+
+RESCAN_WINDOW = 256
+_LOAD_BATCH = 2_000
+
+
+@dataclass
+class EmbeddingMatrix:
+    """Unit vectors of latest versions, with the version and paper each row belongs to."""
+
+    vectors: np.ndarray = field(default_factory=lambda: np.empty((0, EMBEDDING_DIM), np.float32))
+    version_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    alive: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
+    size: int = 0
+    row_of_version: dict[int, int] = field(default_factory=dict)
+    latest_of_paper: dict[str, int] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    max_seen: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _append(self, version_id: int, vector: np.ndarray) -> None:
+        if self.size == len(self.vectors):
+            capacity = max(1024, 2 * len(self.vectors))
+            self.vectors = np.resize(self.vectors, (capacity, EMBEDDING_DIM))
+            self.version_ids = np.resize(self.version_ids, capacity)
+            self.alive = np.resize(self.alive, capacity)
+        self.vectors[self.size] = vector
+        self.version_ids[self.size] = version_id
+        self.alive[self.size] = True
+        self.row_of_version[version_id] = self.size
+        self.size += 1
+
+    def _drop(self, version_id: int) -> None:
+        row = self.row_of_version.pop(version_id, None)
+        if row is not None:
+            self.alive[row] = False
+
+    def _apply(self, version_id: int, paper_id: str, embedding: bytes | None) -> None:
+        """Record a newly seen latest version, replacing its paper's previous one."""
+        previous = self.latest_of_paper.get(paper_id)
+        if previous is not None and previous > version_id:
+            return  # an older version seen late; the newer one stays
+        if previous is not None:
+            self._drop(previous)
+        self.latest_of_paper[paper_id] = version_id
+        if embedding:
+            vector = from_bytes(embedding)
+            if vector.shape == (EMBEDDING_DIM,):
+                self._append(version_id, vector)
+
+    def _load(self, session: Session, version_ids: list[int]) -> None:
+        for start in range(0, len(version_ids), _LOAD_BATCH):
+            chunk = version_ids[start : start + _LOAD_BATCH]
+            rows = session.execute(
+                select(PaperVersion.id, PaperVersion.paper_id, PaperVersion.embedding)
+                .where(PaperVersion.id.in_(chunk), PaperVersion.is_latest == true())
+                .order_by(PaperVersion.id)
+            )
+            for version_id, paper_id, embedding in rows:
+                self._apply(int(version_id), paper_id, embedding)
+
+    def refresh(self, session: Session) -> None:
+        """Bring the matrix up to date with the database (cheap when nothing changed)."""
+        max_id = session.scalar(select(func.max(PaperVersion.id))) or 0
+        if max_id < self.max_seen:
+            self._reset()  # the database was recreated under us
+        recent = session.execute(
+            select(PaperVersion.id, PaperVersion.is_latest).where(
+                PaperVersion.id > self.max_seen - RESCAN_WINDOW
+            )
+        ).all()
+        new_latest = []
+        for version_id, is_latest in recent:
+            if version_id not in self.seen:
+                self.seen.add(version_id)
+                if is_latest:
+                    new_latest.append(int(version_id))
+        self.max_seen = max(self.max_seen, max_id)
+        if new_latest:
+            self._load(session, new_latest)
+        latest_count = session.scalar(
+            select(func.count()).select_from(PaperVersion).where(PaperVersion.is_latest == true())
+        )
+        if latest_count != len(self.latest_of_paper):
+            log.info("embedding matrix out of step with the database; reloading")
+            self._reset()
+            self._full_load(session)
+
+    def _reset(self) -> None:
+        fresh = EmbeddingMatrix()
+        self.vectors, self.version_ids, self.alive = fresh.vectors, fresh.version_ids, fresh.alive
+        self.size, self.max_seen = 0, 0
+        self.row_of_version, self.latest_of_paper, self.seen = {}, {}, set()
+
+    def _full_load(self, session: Session) -> None:
+        self.max_seen = session.scalar(select(func.max(PaperVersion.id))) or 0
+        self.seen = set(session.scalars(select(PaperVersion.id)))
+        latest = list(
+            session.scalars(
+                select(PaperVersion.id)
+                .where(PaperVersion.is_latest == true())
+                .order_by(PaperVersion.id)
+            )
+        )
+        self._load(session, latest)
+        log.info("loaded %d embeddings of %d latest versions", self.size, len(latest))
+
+    def rank(
+        self, query_vector: np.ndarray, admitted: Candidates, depth: int
+    ) -> tuple[list[tuple[int, float]], int]:
+        """The ``depth`` best ``(version_id, cosine)`` among admitted rows, and how many there are."""
+        if admitted.allowed is not None:
+            rows = np.fromiter(
+                (r for v in admitted.allowed if (r := self.row_of_version.get(v)) is not None),
+                dtype=np.int64,
+            )
+        else:
+            mask = self.alive[: self.size].copy()
+            for version_id in admitted.blocked:
+                row = self.row_of_version.get(version_id)
+                if row is not None:
+                    mask[row] = False
+            rows = np.flatnonzero(mask)
+        if rows.size == 0:
+            return [], 0
+        # One matrix-vector product over every row, then pick: cheaper than copying rows out.
+        scores = (self.vectors[: self.size] @ query_vector)[rows]
+        depth = min(depth, rows.size)
+        top = np.argpartition(-scores, depth - 1)[:depth]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        ids = self.version_ids[rows[top]]
+        return [(int(v), float(s)) for v, s in zip(ids, scores[top], strict=True)], int(rows.size)
+
+
+_matrices: dict[str, EmbeddingMatrix] = {}
+_matrices_lock = threading.Lock()
+
+
+def _matrix_of(session: Session) -> EmbeddingMatrix:
+    key = session.get_bind().engine.url.render_as_string(hide_password=False)
+    with _matrices_lock:
+        return _matrices.setdefault(key, EmbeddingMatrix())
+
+
+def semantic_rank(
+    session: Session,
+    query_vector: np.ndarray,
+    admitted: Candidates,
+    depth: int,
+    keyword_ids: list[int] | None = None,
+) -> tuple[list[tuple[int, float]], int, int]:
+    """Refresh the database's matrix and rank it: ``(top, admitted count, extra)``.
+
+    ``extra`` counts the ``keyword_ids`` that have no vector (so hybrid totals count them).
+    """
+    matrix = _matrix_of(session)
+    with matrix.lock:
+        matrix.refresh(session)
+        top, total = matrix.rank(query_vector, admitted, depth)
+        extra = sum(1 for v in keyword_ids or () if v not in matrix.row_of_version)
+        return top, total, extra
+
+
+def forget_matrices() -> None:
+    """Drop every cached matrix (tests and tools that recreate databases)."""
+    with _matrices_lock:
+        _matrices.clear()

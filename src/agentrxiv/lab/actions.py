@@ -1,0 +1,187 @@
+"""Every command an agent can give, as a Pydantic model; one discriminated union per phase.
+
+Agents answer with JSON validated against these models (``ChatModel.structured``), so a
+malformed command is caught, fed back to the model and retried a bounded number of times,
+never regex-parsed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from agentrxiv.archive.schemas import ReviewForm
+
+SECTIONS: tuple[str, ...] = (
+    "abstract",
+    "introduction",
+    "background",
+    "related_work",
+    "methods",
+    "experimental_setup",
+    "results",
+    "discussion",
+)
+SectionName = Literal[
+    "abstract",
+    "introduction",
+    "background",
+    "related_work",
+    "methods",
+    "experimental_setup",
+    "results",
+    "discussion",
+]
+
+
+class Command(BaseModel):
+    """Base of all commands: unknown keys are ignored so chatty models still validate."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# --- literature review -------------------------------------------------------------------
+class SearchArchive(Command):
+    """Search the AgentRxiv archive."""
+
+    command: Literal["search"] = "search"
+    query: str = Field(min_length=2, max_length=300)
+    mode: Literal["keyword", "semantic", "hybrid"] = "hybrid"
+    benchmark: str | None = Field(default=None, max_length=100)
+
+
+class AggregateArchive(Command):
+    """Ask the archive for an aggregate, e.g. the best result per benchmark."""
+
+    command: Literal["aggregate"] = "aggregate"
+    kind: Literal["best-per-benchmark", "papers-per-category"] = "best-per-benchmark"
+
+
+class ReadPaper(Command):
+    """Read the full text of an archive paper."""
+
+    command: Literal["read"] = "read"
+    paper_id: str = Field(pattern=r"^\d{4}\.\d{5}$")
+
+
+class AddPaper(Command):
+    """Add an archive paper to the review with notes on why it matters."""
+
+    command: Literal["add"] = "add"
+    paper_id: str = Field(pattern=r"^\d{4}\.\d{5}$")
+    notes: str = Field(min_length=1, max_length=2_000)
+
+
+class FinishReview(Command):
+    """Stop the literature review."""
+
+    command: Literal["finish"] = "finish"
+
+
+LiteratureAction = Annotated[
+    SearchArchive | AggregateArchive | ReadPaper | AddPaper | FinishReview,
+    Field(discriminator="command"),
+]
+
+
+class LiteratureCommand(Command):
+    """One step of the literature review."""
+
+    action: LiteratureAction
+
+
+# --- dialogues: plan and interpretation ----------------------------------------------------
+class DialogueTurn(Command):
+    """A message to the other agent in a dialogue."""
+
+    message: str = Field(min_length=1, max_length=4_000)
+
+
+class Plan(Command):
+    """The research plan: one experiment, the technique and how it is evaluated."""
+
+    title: str = Field(min_length=3, max_length=200)
+    hypothesis: str = Field(min_length=3, max_length=2_000)
+    technique_name: str = Field(min_length=2, max_length=80)
+    technique_instruction: str = Field(
+        min_length=3,
+        max_length=2_000,
+        description="Instruction given to the target model before each problem.",
+    )
+    samples: int = Field(default=1, ge=1, le=8, description="Answers sampled and voted on.")
+    evaluation: str = Field(min_length=3, max_length=1_000)
+
+
+class Interpretation(Command):
+    """What the measured numbers mean, against the baseline and the literature."""
+
+    text: str = Field(min_length=3, max_length=4_000)
+
+
+# --- data preparation and experiments -----------------------------------------------------
+class SubmitCode(Command):
+    """A complete Python program to run in the sandbox."""
+
+    code: str = Field(min_length=1, max_length=50_000)
+
+
+class ReplaceProgram(Command):
+    """Replace the whole experiment program."""
+
+    command: Literal["replace"] = "replace"
+    code: str = Field(min_length=1, max_length=50_000)
+
+
+class EditProgram(Command):
+    """Replace lines ``start``..``end`` (1-based, inclusive) with ``lines``."""
+
+    command: Literal["edit"] = "edit"
+    start: int = Field(ge=1)
+    end: int = Field(ge=1)
+    lines: list[str] = Field(max_length=500)
+
+
+ProgramChange = Annotated[ReplaceProgram | EditProgram, Field(discriminator="command")]
+
+
+class ProgramCommand(Command):
+    """A change to an experiment program."""
+
+    change: ProgramChange
+
+
+class Reflection(Command):
+    """What the last solver step taught, for the next one."""
+
+    text: str = Field(min_length=1, max_length=2_000)
+
+
+class TieBreak(Command):
+    """Which of two equally scoring programs to keep (0 or 1)."""
+
+    choice: Literal[0, 1]
+    reason: str = Field(default="", max_length=1_000)
+
+
+# --- report and review --------------------------------------------------------------------
+class WriteSection(Command):
+    """The text of one paper section (Markdown, no numbers that no experiment produced)."""
+
+    text: str = Field(min_length=1, max_length=8_000)
+
+
+class EditSection(Command):
+    """Rewrite one section of the paper."""
+
+    section: SectionName
+    text: str = Field(min_length=1, max_length=8_000)
+
+
+class PaperTitle(Command):
+    """The paper's title."""
+
+    title: str = Field(min_length=3, max_length=200)
+
+
+ReviewCommand = ReviewForm

@@ -1,0 +1,186 @@
+"""The lab's configuration: a YAML file validated into ``LabConfig`` with clear errors.
+
+Every key of the issue is here with its default; ``load_config`` turns YAML and validation
+problems into one-line ``ConfigError`` messages naming the key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from agentrxiv.errors import ConfigError
+
+PhaseName = Literal[
+    "literature",
+    "plan",
+    "data_prep",
+    "experiments",
+    "interpretation",
+    "report",
+    "review",
+    "publish",
+]
+PHASES: tuple[PhaseName, ...] = (
+    "literature",
+    "plan",
+    "data_prep",
+    "experiments",
+    "interpretation",
+    "report",
+    "review",
+    "publish",
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BudgetConfig(_Strict):
+    """Limits for the whole lab run (across resumes); ``None`` means unlimited."""
+
+    max_tokens: int | None = Field(default=None, gt=0)
+    max_usd: float | None = Field(default=None, gt=0)
+    max_seconds: float | None = Field(default=None, gt=0)
+
+
+class SandboxConfig(_Strict):
+    """Limits for each run of generated code."""
+
+    wall_s: float = Field(default=600, gt=0)
+    cpu_s: int = Field(default=1200, gt=0)
+    memory_mb: int = Field(default=4096, ge=256)
+    output_bytes: int = Field(default=200_000, ge=1_000)
+
+
+class PublishRule(_Strict):
+    """When the lab publishes: the mean reviewer ``overall`` must reach the threshold."""
+
+    min_mean_overall: float = Field(default=5.0, ge=1, le=10)
+    max_rounds: int = Field(default=2, ge=1, le=10)
+    after_last_round: Literal["publish", "stop"] = "publish"
+
+
+class LabConfig(_Strict):
+    """One lab run: topic, models, bounds and where to write."""
+
+    topic: str = Field(min_length=3, description="The research question the lab works on.")
+    lab_name: str = Field(default="lab", pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    output_dir: Path = Field(default=Path("lab_runs"), description="Parent of the lab directory.")
+    language: str = Field(default="English", description="Language of the paper.")
+
+    model: str = Field(default="local/smollm2", description="Default model for every agent.")
+    phase_models: dict[PhaseName, str] = Field(default_factory=dict)
+    target_model: str = Field(default="local/smollm2", description="Model under study.")
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint URL.")
+    api_key_env: str | None = None
+
+    task_notes: dict[PhaseName, list[str]] = Field(default_factory=dict)
+
+    server: str | None = Field(default=None, description="AgentRxiv server URL.")
+    token: str | None = Field(default=None, description="Write token (or AGENTRXIV_TOKEN).")
+    papers_to_retrieve: int = Field(default=5, ge=1, le=50, description="Search results shown.")
+    papers_to_review: int = Field(default=5, ge=0, le=50, description="Papers to add.")
+    literature_steps: int = Field(default=8, ge=1, le=100)
+    arxiv: bool = Field(default=False, description="Also search arXiv (needs network).")
+
+    data: Path | None = Field(default=None, description="MATH-500 JSONL; default the sample.")
+    problem_limit: int | None = Field(default=None, ge=1)
+    benchmark: str = "math500"
+
+    dialogue_turns: int = Field(default=1, ge=0, le=10)
+    data_prep_attempts: int = Field(default=2, ge=1, le=10)
+    mle_solver_steps: int = Field(default=2, ge=0, le=50)
+    mle_candidates: int = Field(default=2, ge=1, le=10)
+    mle_max_repairs: int = Field(default=2, ge=0, le=10)
+    mle_top_programs: int = Field(default=2, ge=1, le=10)
+    paper_solver_steps: int = Field(default=2, ge=0, le=50)
+
+    reviewers: list[str] = Field(
+        default_factory=lambda: ["harsh_but_fair", "critical_impact", "open_minded"],
+        min_length=1,
+        max_length=5,
+    )
+    publish_rule: PublishRule = Field(default_factory=PublishRule)
+
+    copilot: bool = False
+    copilot_max_redos: int = Field(default=2, ge=0, le=10)
+    latex: bool = Field(default=True, description="Compile LaTeX when a TeX engine exists.")
+
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    structured_retries: int = Field(default=2, ge=0, le=10)
+    max_tokens: int = Field(default=512, ge=16, description="Completion cap per agent call.")
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    memory_turns: int = Field(default=8, ge=2, le=200)
+
+    @field_validator("reviewers")
+    @classmethod
+    def _known_personas(cls, value: list[str]) -> list[str]:
+        from agentrxiv.lab.agents import REVIEWER_PERSONAS
+
+        for name in value:
+            if name not in REVIEWER_PERSONAS:
+                known = ", ".join(REVIEWER_PERSONAS)
+                raise ValueError(f"unknown reviewer persona {name!r} (known: {known})")
+        return value
+
+    def model_for(self, phase: PhaseName) -> str:
+        """The model spec an agent uses in ``phase``."""
+        return self.phase_models.get(phase, self.model)
+
+    def notes_for(self, phase: PhaseName) -> list[str]:
+        """Task notes for ``phase``."""
+        return list(self.task_notes.get(phase, []))
+
+    @property
+    def lab_dir(self) -> Path:
+        """Where this lab writes its state, programs and paper."""
+        return self.output_dir / self.lab_name
+
+    def fingerprint(self) -> str:
+        """A short hash of the settings that change results (resume refuses a mismatch)."""
+        keep = self.model_dump(mode="json", include={"topic", "model", "target_model", "data"})
+        return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "config"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def parse_config(data: object, source: str = "config") -> LabConfig:
+    """Validate a mapping into ``LabConfig`` or raise a one-line ``ConfigError``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of keys, got {type(data).__name__}")
+    try:
+        return LabConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(f"{source}: {_describe(exc)}") from None
+
+
+def load_config(path: Path) -> LabConfig:
+    """Read a YAML lab config; relative paths in it are relative to the file."""
+    if not path.is_file():
+        raise ConfigError(f"lab config not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    config = parse_config(data, str(path))
+    base = path.resolve().parent
+    updates: dict[str, Path] = {}
+    if not config.output_dir.is_absolute():
+        updates["output_dir"] = base / config.output_dir
+    if config.data is not None and not config.data.is_absolute():
+        updates["data"] = base / config.data
+    return config.model_copy(update=updates)

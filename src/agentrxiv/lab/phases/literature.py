@@ -1,0 +1,166 @@
+"""Phase 1, literature review: the PhD agent searches the archive (keyword, semantic, hybrid,
+filters, aggregates), reads papers and adds the ones it builds on, with notes."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from agentrxiv.errors import ArchiveError
+from agentrxiv.lab.actions import (
+    AddPaper,
+    AggregateArchive,
+    FinishReview,
+    LiteratureCommand,
+    ReadPaper,
+    SearchArchive,
+)
+from agentrxiv.lab.checkpoint import AddedPaper, LabState, LiteratureState
+from agentrxiv.lab.runtime import LabRuntime
+from agentrxiv.llm.errors import StructuredOutputError
+
+log = logging.getLogger(__name__)
+READ_CHARS = 4_000
+ABSTRACT_CHARS = 300
+
+
+def reset(state: LabState) -> None:
+    """Forget the literature review."""
+    state.literature = LiteratureState()
+
+
+def artifact(state: LabState) -> str:
+    """The papers added, with notes."""
+    lit = state.literature
+    if lit.skipped_reason:
+        return f"Literature review skipped: {lit.skipped_reason}"
+    lines = [f"- {p.paper_id} {p.title}: {p.notes}" for p in lit.papers]
+    return "\n".join(lines) or "No papers added."
+
+
+def describe(state: LabState) -> str:
+    """The added papers for other agents' prompts."""
+    papers = state.literature.papers
+    if not papers:
+        return "(none)"
+    return "\n".join(f"- [{p.paper_id}] {p.title}: {p.summary[:200]} Notes: {p.notes}" for p in papers)
+
+
+def _search(rt: LabRuntime, query: str, mode: str, benchmark: str | None) -> str:
+    filters = {"benchmark": benchmark} if benchmark else {}
+    found = rt.archive.search(query, mode=mode, k=rt.config.papers_to_retrieve, **filters)
+    if not found.items:
+        return f"search {query!r} ({mode}): no papers."
+    lines = [f"search {query!r} ({mode}), {found.total} matched:"]
+    for hit in found.items:
+        rt.state.literature.seen[hit.id] = hit.title
+        lines.append(f"- {hit.id} | {hit.title} | {hit.abstract[:ABSTRACT_CHARS]}")
+    return "\n".join(lines)
+
+
+def _aggregate(rt: LabRuntime, kind: str) -> str:
+    data = rt.archive.aggregate(kind)
+    payload = data.model_dump(mode="json") if hasattr(data, "model_dump") else data
+    return f"aggregate {kind}: {json.dumps(payload)[:READ_CHARS]}"
+
+
+def _read(rt: LabRuntime, paper_id: str) -> str:
+    paper = rt.archive.get(paper_id)
+    rt.state.literature.seen[paper.id] = paper.title
+    results = ", ".join(f"{r.benchmark} {r.metric}={r.value} (n={r.n})" for r in paper.results)
+    text = f"{paper.id} | {paper.title}\nResults: {results or 'none'}\n{paper.abstract}\n{paper.body}"
+    return text[:READ_CHARS]
+
+
+def _add(rt: LabRuntime, action: AddPaper) -> str:
+    lit = rt.state.literature
+    if any(p.paper_id == action.paper_id for p in lit.papers):
+        return f"{action.paper_id} is already in the review."
+    paper = rt.archive.get(action.paper_id)
+    lit.papers.append(
+        AddedPaper(
+            paper_id=paper.id, title=paper.title, summary=paper.abstract[:500], notes=action.notes
+        )
+    )
+    return f"added {paper.id} ({len(lit.papers)} of {rt.config.papers_to_review})."
+
+
+def execute(rt: LabRuntime, command: LiteratureCommand) -> str:
+    """Carry out one command and return what the agent observes."""
+    action = command.action
+    try:
+        if isinstance(action, SearchArchive):
+            return _search(rt, action.query, action.mode, action.benchmark)
+        if isinstance(action, AggregateArchive):
+            return _aggregate(rt, action.kind)
+        if isinstance(action, ReadPaper):
+            return _read(rt, action.paper_id)
+        if isinstance(action, AddPaper):
+            return _add(rt, action)
+    except ArchiveError as exc:
+        return f"archive error: {exc.message}"
+    assert isinstance(action, FinishReview)
+    rt.state.literature.done = True
+    return "finished."
+
+
+def arxiv_overview(topic: str, k: int) -> str:
+    """arXiv results for the topic, or why arXiv was skipped (no network, no package)."""
+    try:
+        import arxiv
+
+        search = arxiv.Search(query=topic, max_results=k)
+        results = list(arxiv.Client(num_retries=1, delay_seconds=1).results(search))
+    except Exception as exc:  # noqa: BLE001 - offline or rate-limited: skip cleanly
+        log.info("arXiv search skipped: %s", exc)
+        return f"arXiv: skipped ({type(exc).__name__})."
+    return "arXiv:\n" + "\n".join(f"- {r.title} ({r.entry_id})" for r in results)
+
+
+def overview(rt: LabRuntime) -> str:
+    """What the agent sees first: a topic search and the best result per benchmark."""
+    parts = [_search(rt, rt.config.topic, "hybrid", None)]
+    try:
+        parts.append(_aggregate(rt, "best-per-benchmark"))
+    except ArchiveError as exc:
+        parts.append(f"aggregate unavailable: {exc.message}")
+    if rt.config.arxiv:
+        parts.append(arxiv_overview(rt.config.topic, rt.config.papers_to_retrieve))
+    return "\n".join(parts)
+
+
+def run(rt: LabRuntime) -> str:
+    """Run the review until N papers are added, the agent finishes, or steps run out."""
+    lit, config = rt.state.literature, rt.config
+    if rt.archive is None:
+        lit.skipped_reason, lit.done = "no archive server configured", True
+        return lit.skipped_reason
+    if config.papers_to_review == 0:
+        lit.done = True
+        return "no papers requested"
+    if lit.step == 0 and not lit.observation:
+        lit.observation = overview(rt)
+        rt.checkpoint()
+    phd = rt.agent("phd", "literature")
+    while not lit.done and lit.step < config.literature_steps:
+        if len(lit.papers) >= config.papers_to_review:
+            break
+        rt.progress.update(step=f"step {lit.step + 1}/{config.literature_steps}")
+        try:
+            command = phd.act(
+                "literature",
+                "literature_step",
+                LiteratureCommand,
+                target=config.papers_to_review,
+                added=lit.papers,
+                steps_left=config.literature_steps - lit.step,
+                observation=lit.observation,
+                notes=rt.notes("literature"),
+            )
+            lit.observation = execute(rt, command)
+        except StructuredOutputError as exc:
+            lit.observation = f"Your last command was invalid and was ignored: {exc.message}"
+        lit.step += 1
+        rt.checkpoint()
+    lit.done = True
+    return f"{len(lit.papers)} papers added in {lit.step} steps"

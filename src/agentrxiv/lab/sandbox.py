@@ -1,0 +1,513 @@
+"""The sandbox that runs LLM-generated Python: one child process group per run, in its own
+working directory, with CPU, memory, file-size, process and wall-clock limits, capped output,
+an environment rebuilt from an allow-list, and no network except the model socket.
+
+Layers (each one catches what the others miss):
+
+1. Linux namespaces, when ``unshare`` may create them (root, or unprivileged user
+   namespaces): a fresh network namespace (no interfaces but a downed loopback, so no TCP/UDP
+   at all; Unix sockets still work, which is how the model gateway is reached) and a fresh
+   PID namespace (the program is PID 1 there; when it ends, the kernel kills everything
+   it started, and it cannot see or signal the parent).
+2. A pids cgroup (when writable, e.g. as root) capping the number of tasks: the kernel's
+   answer to fork bombs, since ``RLIMIT_NPROC`` does not bind root.
+3. ``resource`` limits set by the child before user code runs: ``RLIMIT_CPU``,
+   ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` and, when not root, ``RLIMIT_NPROC``.
+4. A Python audit hook installed before user code runs (in every mode): it refuses
+   ``subprocess``/``os.system``/``os.exec*``/``os.fork``/``os.posix_spawn``, signals to other
+   processes, socket connections other than to the model socket, and opening, creating,
+   renaming or deleting files outside the working directory.
+5. The parent's wall-clock limit: on expiry it SIGKILLs the whole process group (and cgroup).
+
+Honest scope: this contains the mistakes of an LLM that writes ordinary Python (runaway
+loops, stray writes, ``exit()``, accidental network use). The audit hook is not a security
+boundary against a determined attacker (``ctypes``, C extensions, ``/proc`` tricks can get
+around Python-level checks); namespaces and rlimits are real kernel limits, but for hostile
+code use a container or a VM.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+PROGRAM_NAME = "_sandbox_main.py"
+"""File a program given as source text is written to, inside the working directory."""
+
+PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+"""The only variables copied from the parent's environment; everything else is rebuilt."""
+
+CPU_EXIT_CODE = 128 + signal.SIGXCPU
+TRUNCATION_MARKER = "\n[... {dropped} bytes of output dropped by the sandbox ...]\n"
+
+# Loads this very file by path inside the child (not ``import agentrxiv.lab``, whose
+# ``__init__`` may pull in heavy modules) and hands control to ``_boot``.
+_LAUNCHER = (
+    "import sys, importlib.util as u\n"
+    "s = u.spec_from_file_location('_agentrxiv_sandbox_boot', sys.argv[1])\n"
+    "m = u.module_from_spec(s); sys.modules[s.name] = m; s.loader.exec_module(m)\n"
+    "m._boot(sys.argv[2:])\n"
+)
+_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Resource limits of one run; ``max_processes`` counts tasks (threads included)."""
+
+    cpu_s: float = 60.0
+    memory_mb: int = 2048
+    wall_s: float = 120.0
+    output_bytes: int = 64_000
+    max_processes: int = 64
+    file_mb: int = 256
+
+
+@dataclass
+class SandboxResult:
+    """What a run did. ``killed_by`` names the limit or signal that ended it, if any."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    killed_by: str | None = None
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+    files_written: list[str] = field(default_factory=list)
+    isolation: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Whether the program ran to completion with exit code 0."""
+        return self.exit_code == 0 and not self.timed_out and self.killed_by is None
+
+
+class SubprocessSandbox:
+    """Runs Python programs in ``workdir`` under ``limits``; see the module docstring."""
+
+    def __init__(
+        self,
+        workdir: str | Path,
+        limits: SandboxLimits | None = None,
+        allow_model_socket: str | Path | None = None,
+        *,
+        namespaces: bool | None = None,
+    ) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.limits = limits or SandboxLimits()
+        self.model_socket = Path(allow_model_socket).resolve() if allow_model_socket else None
+        use_namespaces = _namespaces_wanted() if namespaces is None else namespaces
+        self._prefix = namespace_prefix() if use_namespaces else ()
+        self.isolation = "namespaces+audit-hook" if self._prefix else "audit-hook"
+
+    def run_python(
+        self,
+        code: str | Path,
+        args: tuple[str, ...] | list[str] = (),
+        env_extra: dict[str, str] | None = None,
+    ) -> SandboxResult:
+        """Run ``code`` (source text, or a ``Path`` to a script) and return what happened."""
+        script = self._materialize(code)
+        before = snapshot_files(self.workdir)
+        cgroup = PidsCgroup.create(self.limits.max_processes)
+        config = self._boot_config(script, cgroup)
+        argv = [
+            *self._prefix,
+            sys.executable,
+            "-c",
+            _LAUNCHER,
+            str(Path(__file__).resolve()),
+            json.dumps(config),
+            *map(str, args),
+        ]
+        try:
+            run = _run_group(argv, self.workdir, self._child_env(env_extra), self.limits, cgroup)
+        finally:
+            if cgroup:
+                cgroup.destroy()
+        exit_code, signum, timed_out, cpu_s, wall_s, stdout, stderr = run
+        return SandboxResult(
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            timed_out=timed_out,
+            killed_by=_killed_by(exit_code, signum, timed_out, cpu_s, stderr, self.limits),
+            wall_s=round(wall_s, 3),
+            cpu_s=round(cpu_s, 3),
+            files_written=changed_files(before, snapshot_files(self.workdir)),
+            isolation=self.isolation,
+        )
+
+    def _materialize(self, code: str | Path) -> Path:
+        if isinstance(code, Path):
+            path = code if code.is_absolute() else self.workdir / code
+            if not path.is_file():
+                from agentrxiv.errors import ConfigError
+
+                raise ConfigError(f"sandbox program not found: {path}")
+            return path.resolve()
+        path = self.workdir / PROGRAM_NAME
+        path.write_text(code, encoding="utf-8")
+        return path
+
+    def _boot_config(self, script: Path, cgroup: PidsCgroup | None) -> dict[str, object]:
+        return {
+            "workdir": str(self.workdir),
+            "script": str(script),
+            "socket": str(self.model_socket) if self.model_socket else None,
+            "limits": asdict(self.limits),
+            "nproc": _nproc_limit(self.limits.max_processes),
+            "cgroup_procs": str(cgroup.path / "cgroup.procs") if cgroup else None,
+        }
+
+    def _child_env(self, env_extra: dict[str, str] | None) -> dict[str, str]:
+        return build_child_env(self.workdir, self.model_socket, env_extra)
+
+
+def build_child_env(
+    workdir: Path, model_socket: Path | None, env_extra: dict[str, str] | None = None
+) -> dict[str, str]:
+    """The child's whole environment: an allow-list, sandbox paths, then ``env_extra``."""
+    import agentrxiv
+
+    env = {key: os.environ[key] for key in PASSED_ENV if key in os.environ}
+    env.setdefault("PATH", os.defpath)
+    tmp = workdir / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    env.update(
+        HOME=str(workdir),
+        TMPDIR=str(tmp),
+        PYTHONPATH=str(Path(agentrxiv.__file__).resolve().parents[1]),
+        PYTHONDONTWRITEBYTECODE="1",
+        PYTHONUNBUFFERED="1",
+        PYTHONUTF8="1",
+        MPLBACKEND="Agg",
+        MPLCONFIGDIR=str(workdir / ".cache" / "matplotlib"),
+        # One thread per numeric library: the task limit counts threads, and CPUs are shared.
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        TOKENIZERS_PARALLELISM="false",
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+    )
+    env.update(env_extra or {})
+    if model_socket:
+        env["AGENTRXIV_MODEL_SOCKET"] = _socket_address(model_socket, workdir)
+    return env
+
+
+def _socket_address(socket_path: Path, workdir: Path) -> str:
+    """A relative path when the socket is in the workdir: Unix paths are capped at 107 bytes."""
+    with contextlib.suppress(ValueError):
+        return str(socket_path.relative_to(workdir))
+    return str(socket_path)
+
+
+def _namespaces_wanted() -> bool:
+    return os.environ.get("AGENTRXIV_SANDBOX_NAMESPACES", "1").lower() not in ("0", "false", "no")
+
+
+@functools.cache
+def namespace_prefix() -> tuple[str, ...]:
+    """The ``unshare`` command line that works here (new network + PID namespace), or ()."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        logger.warning("sandbox: unshare not found; running without namespaces")
+        return ()
+    base = ["--net", "--pid", "--fork", "--kill-child"]
+    # --mount-proc gives the child a /proc that shows only its own processes.
+    variants = [[*base, "--mount-proc"], base]
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    candidates = [[unshare, *user, *variant] for variant in variants]
+    for prefix in candidates:
+        try:
+            probe = subprocess.run([*prefix, "true"], capture_output=True, timeout=15)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if probe.returncode == 0:
+            return tuple(prefix)
+    logger.warning("sandbox: cannot create namespaces here; relying on the audit hook")
+    return ()
+
+
+def _nproc_limit(max_processes: int) -> int | None:
+    """RLIMIT_NPROC counts every task of the uid and does not bind root, so offset it."""
+    if os.geteuid() == 0:
+        return None
+    return _tasks_of_uid(os.getuid()) + max_processes
+
+
+def _tasks_of_uid(uid: int) -> int:
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        with contextlib.suppress(OSError):
+            fields = dict(
+                line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+            )
+            if int(fields["Uid"].split()[0]) == uid:
+                count += int(fields["Threads"])
+    return count
+
+
+class PidsCgroup:
+    """A throwaway pids cgroup capping the tasks of one run (only where it can be created)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @classmethod
+    def create(cls, max_tasks: int) -> PidsCgroup | None:
+        """Create one under the first writable pids hierarchy, or return None."""
+        for root in _CGROUP_ROOTS:
+            if not (root / "cgroup.procs").exists():
+                continue
+            path = root / f"agentrxiv-sandbox-{uuid.uuid4().hex[:12]}"
+            try:
+                path.mkdir()
+            except OSError:
+                continue
+            try:
+                (path / "pids.max").write_text(str(max_tasks))
+                return cls(path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+        return None
+
+    def kill_all(self) -> None:
+        """SIGKILL every task still in the cgroup."""
+        with contextlib.suppress(OSError):
+            for pid in (self.path / "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+
+    def destroy(self) -> None:
+        """Kill what is left and remove the cgroup (it must be empty to go)."""
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            self.kill_all()
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.02)
+        logger.warning("sandbox: could not remove cgroup %s", self.path)
+
+
+class _CappedBuffer:
+    """Keeps the first and last ``cap // 2`` bytes of a stream and counts the rest."""
+
+    def __init__(self, cap: int) -> None:
+        self.half = max(cap // 2, 1)
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.total = 0
+
+    def feed(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        room = self.half - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        self.tail += chunk
+        if len(self.tail) > self.half:
+            del self.tail[: len(self.tail) - self.half]
+
+    def text(self) -> str:
+        dropped = self.total - len(self.head) - len(self.tail)
+        head = self.head.decode("utf-8", errors="replace")
+        tail = self.tail.decode("utf-8", errors="replace")
+        if dropped <= 0:
+            return head + tail
+        return head + TRUNCATION_MARKER.format(dropped=dropped) + tail
+
+
+def _drain(stream, buffer: _CappedBuffer) -> None:  # noqa: ANN001 - a binary pipe
+    with contextlib.suppress(OSError, ValueError):
+        while chunk := stream.read1(65536):
+            buffer.feed(chunk)
+
+
+def _run_group(
+    argv: list[str],
+    workdir: Path,
+    env: dict[str, str],
+    limits: SandboxLimits,
+    cgroup: PidsCgroup | None,
+) -> tuple[int, int | None, bool, float, float, str, str]:
+    """Start ``argv`` in a new session, enforce the wall clock, collect capped output."""
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        argv,
+        cwd=workdir,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    buffers = [_CappedBuffer(limits.output_bytes), _CappedBuffer(limits.output_bytes)]
+    readers = [
+        threading.Thread(target=_drain, args=(pipe, buf), daemon=True)
+        for pipe, buf in zip((proc.stdout, proc.stderr), buffers, strict=True)
+    ]
+    for reader in readers:
+        reader.start()
+    waited: dict[str, object] = {}
+    waiter = threading.Thread(target=_wait4, args=(proc.pid, waited), daemon=True)
+    waiter.start()
+    waiter.join(limits.wall_s)
+    timed_out = waiter.is_alive()
+    _kill_group(proc.pid, cgroup)  # also sweeps up stragglers of a normal exit
+    waiter.join(10)
+    wall_s = time.monotonic() - start
+    for reader in readers:
+        reader.join(5)
+    proc.returncode = 0  # reaped by _wait4; stops Popen from waiting again
+    for pipe in (proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            pipe.close()
+    status = int(waited.get("status", 0))  # type: ignore[call-overload]
+    cpu_s = float(waited.get("cpu_s", 0.0))  # type: ignore[arg-type]
+    if os.WIFSIGNALED(status):
+        signum: int | None = os.WTERMSIG(status)
+        exit_code = -signum
+    else:
+        signum, exit_code = None, os.WEXITSTATUS(status)
+    return exit_code, signum, timed_out, cpu_s, wall_s, buffers[0].text(), buffers[1].text()
+
+
+def _wait4(pid: int, out: dict[str, object]) -> None:
+    _, status, usage = os.wait4(pid, 0)
+    out["status"] = status
+    out["cpu_s"] = usage.ru_utime + usage.ru_stime
+
+
+def _kill_group(pgid: int, cgroup: PidsCgroup | None) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)
+    if cgroup:
+        cgroup.kill_all()
+
+
+def _killed_by(
+    exit_code: int,
+    signum: int | None,
+    timed_out: bool,
+    cpu_s: float,
+    stderr: str,
+    limits: SandboxLimits,
+) -> str | None:
+    """Name the limit that ended the run: wall_time, cpu_time, memory, file_size, or a signal."""
+    if timed_out:
+        return "wall_time"
+    near_cpu_limit = cpu_s >= 0.9 * limits.cpu_s
+    if signum == signal.SIGXCPU or (near_cpu_limit and signum == signal.SIGKILL):
+        return "cpu_time"
+    if exit_code == CPU_EXIT_CODE and near_cpu_limit:
+        return "cpu_time"
+    if signum == signal.SIGXFSZ:
+        return "file_size"
+    if signum is not None:
+        return signal.Signals(signum).name
+    last_line = stderr.rstrip().rsplit("\n", 1)[-1]
+    if exit_code != 0 and last_line.startswith("MemoryError"):
+        return "memory"
+    return None
+
+
+def snapshot_files(root: Path, limit: int = 20_000) -> dict[str, tuple[int, int]]:
+    """Relative path -> (mtime_ns, size) of visible files under ``root`` (dot-dirs skipped)."""
+    found: dict[str, tuple[int, int]] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath, name)
+            with contextlib.suppress(OSError):
+                if path.is_file() and not path.is_symlink():
+                    stat = path.stat()
+                    found[str(path.relative_to(root))] = (stat.st_mtime_ns, stat.st_size)
+            if len(found) >= limit:
+                return found
+    return found
+
+
+def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> list:
+    """Files new or modified between two snapshots, sorted, without the sandbox's own file."""
+    return sorted(
+        path for path, stamp in after.items() if before.get(path) != stamp and path != PROGRAM_NAME
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Child side: everything below runs inside the sandboxed interpreter, before user code.
+# ---------------------------------------------------------------------------------------
+
+
+def _boot(argv: list[str]) -> None:
+    """Apply limits, install the audit hook, then run the user's script as ``__main__``."""
+    import importlib.util
+    import runpy
+
+    spec = importlib.util.spec_from_file_location(
+        "_agentrxiv_sandbox_hook", Path(__file__).with_name("sandbox_hook.py")
+    )
+    sandbox_hook = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(sandbox_hook)  # type: ignore[union-attr]
+    config = json.loads(argv[0])
+    _join_cgroup(config.get("cgroup_procs"))
+    _apply_rlimits(config["limits"], config.get("nproc"))
+    workdir, script = config["workdir"], config["script"]
+    sys.dont_write_bytecode = True
+    sandbox_hook.install(workdir, config.get("socket"))
+    sys.argv = [script, *argv[1:]]
+    sys.path[0] = workdir
+    runpy.run_path(script, run_name="__main__")
+
+
+def _join_cgroup(procs_file: str | None) -> None:
+    if procs_file:
+        with contextlib.suppress(OSError):
+            Path(procs_file).write_text("0")  # 0 = the writing task itself
+
+
+def _apply_rlimits(limits: dict[str, float], nproc: int | None) -> None:
+    import resource
+
+    cpu = max(1, int(limits["cpu_s"] + 0.999))
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    settings = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_FSIZE, (int(limits["file_mb"]) * 1024 * 1024,) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+    if nproc is not None:
+        settings.append((resource.RLIMIT_NPROC, (nproc, nproc)))
+    for which, value in settings:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(which, value)
+    # As PID 1 of a PID namespace the default SIGXCPU action is ignored; end the run instead.
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
+
+
+def _on_cpu_limit(signum: int, frame: object) -> None:
+    os.write(2, b"\nsandbox: CPU time limit exceeded\n")
+    os._exit(CPU_EXIT_CODE)

@@ -1,0 +1,82 @@
+"""Model-access errors: each says what went wrong and how to fix it, on one line.
+
+    LLMError
+    ├── ProviderError           unknown provider / bad spec / model file missing
+    ├── MissingKeyError         the API key env var is unset (names the variable)
+    ├── RateLimitError          429 after all retries
+    ├── TimeoutError            the endpoint did not answer in time, after all retries
+    ├── UnreachableError        connection errors / 5xx after all retries
+    ├── BadResponseError        the endpoint refused the request (4xx) or answered nonsense
+    └── StructuredOutputError   no valid structured answer after the allowed retries
+
+Errors raised by a backend carry ``retryable`` (and ``retry_after`` for 429) so the retry
+loop in ``agentrxiv.llm.retry`` can decide what to do without knowing the provider.
+"""
+
+from __future__ import annotations
+
+from agentrxiv.errors import LLMError
+
+__all__ = [
+    "BadResponseError",
+    "LLMError",
+    "MissingKeyError",
+    "ProviderError",
+    "RateLimitError",
+    "StructuredOutputError",
+    "TimeoutError",
+    "UnreachableError",
+]
+
+
+class ProviderError(LLMError):
+    """The model spec names an unknown provider, or the model cannot be set up."""
+
+    retryable = False
+
+
+class MissingKeyError(LLMError):
+    """The provider needs an API key and its environment variable is unset."""
+
+    retryable = False
+
+    def __init__(self, env_var: str, spec: str) -> None:
+        super().__init__(
+            f"no API key for {spec}: environment variable {env_var} is not set",
+            hint=f"export {env_var}=... or pass --base-url for a local server that needs no key",
+        )
+        self.env_var = env_var
+
+
+class RateLimitError(LLMError):
+    """The endpoint answered 429 Too Many Requests."""
+
+    retryable = True
+
+    def __init__(self, message: str, hint: str | None = None, retry_after: float | None = None):
+        super().__init__(message, hint)
+        self.retry_after = retry_after
+
+
+class TimeoutError(LLMError):  # noqa: A001 - the name the rest of the package expects
+    """The endpoint did not answer within the per-call timeout."""
+
+    retryable = True
+
+
+class UnreachableError(LLMError):
+    """The endpoint could not be reached or answered with a server error (5xx)."""
+
+    retryable = True
+
+
+class BadResponseError(LLMError):
+    """The endpoint refused the request (4xx other than 429) or its answer made no sense."""
+
+    retryable = False
+
+
+class StructuredOutputError(LLMError):
+    """The model did not produce output matching the requested schema."""
+
+    retryable = False

