@@ -92,7 +92,9 @@ def test_every_gold_solution_grades_correct(math500_path: Path) -> None:
 
 
 def test_math_verify_decides_when_strings_differ() -> None:
-    assert compare_answers("0.75", r"\frac{3}{4}") == (True, "math-verify")
+    assert compare_answers(r"2\sqrt{3}", r"\sqrt{12}") == (True, "math-verify")
+    assert compare_answers("0.75", r"\frac{3}{4}") == (True, "numeric")
+    assert compare_answers("-2", r"\frac{4}{2}") == (False, "numeric")
     assert compare_answers(r"\dfrac12", "0.5") == (True, "string")
 
 

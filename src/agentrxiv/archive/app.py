@@ -98,10 +98,13 @@ async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
 
 
-def _describe_validation(exc: RequestValidationError) -> tuple[int, str]:
+def _describe_validation(exc: RequestValidationError, request: Request) -> tuple[int, str]:
     """A readable one-line message naming each bad field."""
     parts: list[str] = []
     for err in exc.errors():
+        is_json = "json" in request.headers.get("content-type", "")
+        if tuple(err.get("loc", ())) == ("body",) and not is_json:
+            return 422, "send the request body as JSON with 'Content-Type: application/json'"
         loc = [str(p) for p in err.get("loc", ())]
         if err.get("type") == "json_invalid":
             detail = err.get("ctx", {}).get("error", "")
@@ -145,7 +148,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
-        status, message = _describe_validation(exc)
+        status, message = _describe_validation(exc, request)
         return _respond(request, status, message)
 
     @app.exception_handler(DataError)

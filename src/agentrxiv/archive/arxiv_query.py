@@ -36,6 +36,9 @@ DATE_FIELDS = ("submittedDate", "lastUpdatedDate")
 # FTS5 column (SQLite) and tsvector weight (PostgreSQL) of each full-text field.
 FTS_COLUMNS = {"ti": "title", "abs": "abstract", "au": "authors", "all": None}
 TS_WEIGHTS = {"ti": "a", "abs": "b", "au": "c", "all": None}
+# Relevance weights of the FTS5 columns (title, abstract, authors, categories, body): a
+# match in the title counts most, as PostgreSQL's ts_rank does for weight A.
+BM25_WEIGHTS = (10.0, 4.0, 2.0, 1.0, 1.0)
 
 
 class ArxivQueryError(ArchiveError):
@@ -111,7 +114,7 @@ def _word(tokens: pp.ParseResults) -> Term:
             "YYYYMMDDHHMM]"
         )
     if unknown and unknown.group(1) in FIELDS:
-        raise ArxivQueryError(f"missing search term after {unknown.group(1)}:")
+        raise ArxivQueryError(f"missing or malformed search term after {unknown.group(1)}:")
     if unknown:
         raise ArxivQueryError(
             f"unknown field prefix {unknown.group(1)!r}: use one of "
@@ -125,7 +128,9 @@ def _word(tokens: pp.ParseResults) -> Term:
 def _with_field(node: Node, field: str) -> Node:
     """Give ``field`` to every term of ``node`` that was written without a prefix."""
     if isinstance(node, BoolOp):
-        return replace(node, left=_with_field(node.left, field), right=_with_field(node.right, field))
+        return replace(
+            node, left=_with_field(node.left, field), right=_with_field(node.right, field)
+        )
     if isinstance(node, Term) and node.field == "all":
         return replace(node, field=field)
     return node
@@ -177,6 +182,8 @@ def parse_query(text: str) -> Node:
         raise ArxivQueryError("empty search_query")
     if len(text) > MAX_QUERY_CHARS:
         raise ArxivQueryError(f"search_query is longer than {MAX_QUERY_CHARS} characters")
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", text):
+        raise ArxivQueryError("search_query contains control characters")
     try:
         return _GRAMMAR.parse_string(text, parse_all=True)[0]
     except pp.ParseBaseException as exc:
@@ -330,7 +337,7 @@ def relevance_score(node: Node, dialect: str) -> ColumnElement | None:
     fts = sa.table("paper_fts", sa.column("rowid"))
     # bm25() is smaller for better matches, so negate it into "higher is better".
     bm25 = (
-        sa.select(-sa.func.bm25(sa.literal_column("paper_fts")))
+        sa.select(-sa.func.bm25(sa.literal_column("paper_fts"), *BM25_WEIGHTS))
         .select_from(fts)
         .where(sa.literal_column("paper_fts").op("MATCH")(match), fts.c.rowid == PaperVersion.id)
         .scalar_subquery()

@@ -125,7 +125,8 @@ def add_entry(root: Any, entry: FeedEntry, base_url: str) -> None:
     for name in entry.author_names:
         author = _sub(element, "author")
         _sub(author, "name", name)
-        lab = affiliations.get(name) or (entry.lab if name == entry.lab else "")
+        # An author without a lab of its own is affiliated with the lab that posted the paper.
+        lab = affiliations.get(name) or entry.lab
         if lab:
             _sub(author, "arxiv:affiliation", lab)
     comment = entry.display_comment
@@ -190,9 +191,7 @@ def error_feed(message: str, *, base_url: str, self_url: str, title: str, feed_i
     return _serialize(root)
 
 
-def recent_feed(
-    entries: list[FeedEntry], *, base_url: str, self_url: str, title: str
-) -> bytes:
+def recent_feed(entries: list[FeedEntry], *, base_url: str, self_url: str, title: str) -> bytes:
     """An Atom feed of the newest papers (``/feed.atom``)."""
     updated = max((e.updated for e in entries), default=None) or datetime.now(UTC)
     root = _feed_root(

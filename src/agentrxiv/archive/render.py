@@ -12,13 +12,15 @@ from __future__ import annotations
 import html
 import io
 import logging
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
 import nh3
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 
 logger = logging.getLogger(__name__)
@@ -26,6 +28,7 @@ logger = logging.getLogger(__name__)
 # Longer formulas are shown as code: latex2mathml is pure Python and a hostile body could
 # make it spend seconds on one giant formula.
 MAX_FORMULA_CHARS = 5_000
+MAX_CACHED_CHARS = 200_000
 
 MATHML_TAGS = frozenset(
     {
@@ -58,15 +61,16 @@ ALLOWED_CLASSES = {
     | {f"language-{lang}" for lang in ("python", "py", "bash", "sh", "json", "text")},
     "span": {"math", "inline"},
     "div": {"math", "block"},
+    "th": {"align-left", "align-center", "align-right"},
+    "td": {"align-left", "align-center", "align-right"},
 }
+ALIGN_STYLE_RE = re.compile(r"^text-align:(left|center|right)$")
 
 
 def _allowed_attributes() -> dict[str, set[str]]:
     attributes = {tag: set(attrs) for tag, attrs in nh3.ALLOWED_ATTRIBUTES.items()}
     for tag in MATHML_TAGS:
         attributes[tag] = set(MATHML_ATTRIBUTES)
-    attributes.setdefault("th", set()).add("style")
-    attributes.setdefault("td", set()).add("style")
     attributes["input"] = {"type", "checked", "disabled"}
     attributes["a"] = {"href", "title"}
     attributes["img"] = {"src", "alt", "title", "width", "height"}
@@ -108,17 +112,41 @@ def sanitize_html(markup: str) -> str:
         url_schemes=set(ALLOWED_URL_SCHEMES),
         allowed_classes=ALLOWED_CLASSES,
         link_rel="noopener noreferrer nofollow",
-        filter_style_properties={"text-align"},
     )
 
 
-@lru_cache(maxsize=256)
+def _alignment_as_classes(tokens: list[Token]) -> None:
+    # Table alignment becomes a class: the pages' CSP forbids inline style attributes.
+    for token in tokens:
+        if token.type in ("th_open", "td_open"):
+            match = ALIGN_STYLE_RE.match(str(token.attrGet("style") or ""))
+            if match:
+                token.attrs.pop("style", None)
+                token.attrSet("class", f"align-{match.group(1)}")
+
+
 def render_markdown(text: str) -> str:
     """Paper Markdown with math to sanitised HTML, safe to insert into a page unescaped."""
-    return sanitize_html(_markdown().render(text or ""))
+    text = text or ""
+    # Versions are immutable, so a page's body renders once; huge bodies are not kept.
+    return _render_cached(text) if len(text) <= MAX_CACHED_CHARS else _render(text)
+
+
+@lru_cache(maxsize=128)
+def _render_cached(text: str) -> str:
+    return _render(text)
+
+
+def _render(text: str) -> str:
+    md = _markdown()
+    env: dict[str, Any] = {}
+    tokens = md.parse(text, env)
+    _alignment_as_classes(tokens)
+    return sanitize_html(md.renderer.render(tokens, md.options, env))
 
 
 ChartPoint = tuple[datetime, float]
+MIN_CHART_SPAN = timedelta(days=1)
 
 
 @lru_cache(maxsize=64)
@@ -148,7 +176,10 @@ def leaderboard_chart_svg(benchmark: str, metric: str, points: tuple[ChartPoint,
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
         ax.grid(True, color="#eaeef2", linewidth=0.8)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.legend(loc="lower right", frameon=False)
+        if times[-1] - times[0] < MIN_CHART_SPAN:  # a lone point or one busy day
+            middle = times[0] + (times[-1] - times[0]) / 2
+            ax.set_xlim(middle - MIN_CHART_SPAN / 2, middle + MIN_CHART_SPAN / 2)
+        ax.legend(loc="best", frameon=False)
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg")
     return buffer.getvalue()

@@ -44,6 +44,7 @@ from agentrxiv.errors import ArchiveError, ConflictError, ForbiddenError, NotFou
 log = logging.getLogger(__name__)
 
 MAX_LINEAGE_DEPTH = 100
+MAX_VERSION = 1_000_000  # larger numbers overflow SQL integers; no paper has them
 # Columns a listing needs; the body, PDF, code and embedding stay in the database.
 SUMMARY_COLUMNS = (
     PaperVersion.id,
@@ -174,8 +175,27 @@ def authors_text(authors: Iterable[Author]) -> str:
     return " ".join(w for w in words if w)
 
 
+def check_storable_text(value: Any, where: str = "request") -> None:
+    """422 for text a database cannot store: NUL characters or lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ArchiveError(f"{where} contains a NUL character", status=422)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ArchiveError(f"{where} is not valid Unicode text", status=422) from exc
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_storable_text(key, where)
+            check_storable_text(item, f"{where}.{key}" if where != "request" else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            check_storable_text(item, f"{where}.{index}")
+
+
 def prepare(data: PaperCreate, embed: bool = True) -> PreparedVersion:
     """Validate the PDF and compute search text and embedding before any lock is taken."""
+    check_storable_text(data.model_dump())
     pdf = decode_pdf(data.pdf_base64)
     names = authors_text(data.authors)
     fields = {
@@ -290,6 +310,7 @@ def withdraw(db: Database, principal: Principal, paper_id: str, reason: str) -> 
     if not principal.is_admin:
         raise ForbiddenError("only an admin token may withdraw papers")
     paper_id, _ = parse_ref(paper_id)
+    check_storable_text(reason, "reason")
     with _writing(db) as session:
         paper = _paper_row(session, paper_id)
         if paper.withdrawn:
@@ -308,6 +329,7 @@ def create_review(
 ) -> ReviewPublic:
     """Attach a review to a version of a paper (default: the latest)."""
     paper_id, _ = parse_ref(paper_id)
+    check_storable_text(data.model_dump())
     with _writing(db) as session:
         paper = _paper_row(session, paper_id)
         version = _version_row(session, paper_id, data.version or paper.latest_version)
@@ -338,6 +360,8 @@ def _paper_row(session: Session, paper_id: str) -> Paper:
 
 
 def _version_row(session: Session, paper_id: str, number: int) -> PaperVersion:
+    if not 1 <= number <= MAX_VERSION:
+        raise NotFoundError(f"paper {paper_id} has no version {number}")
     version = session.scalar(
         select(PaperVersion).where(
             PaperVersion.paper_id == paper_id, PaperVersion.version == number

@@ -35,7 +35,7 @@ class ResultIn(StrictModel):
     benchmark: str = Field(min_length=1, max_length=100, examples=["math500"])
     metric: str = Field(min_length=1, max_length=100, examples=["accuracy"])
     value: float = Field(allow_inf_nan=False)
-    n: int | None = Field(default=None, ge=0)
+    n: int | None = Field(default=None, ge=0, le=2**31 - 1)  # fits every SQL INTEGER
     model: str = Field(default="", max_length=200)
     split: str = Field(default="", max_length=100)
 

@@ -17,6 +17,8 @@ from fastapi import FastAPI, Request
 from agentrxiv.bench.math500 import Problem
 
 Responder = Callable[[dict[str, Any]], str]
+#: How the built-in techniques introduce a problem (a fast path for the lookup).
+PROBLEM_PREFIX = "Problem:\n"
 
 
 def answer_key_responder(problems: list[Problem], wrong_every: int = 0) -> Responder:
@@ -30,6 +32,9 @@ def answer_key_responder(problems: list[Problem], wrong_every: int = 0) -> Respo
 
     def respond(body: dict[str, Any]) -> str:
         text = str(body["messages"][-1]["content"])
+        exact = replies.get(text.removeprefix(PROBLEM_PREFIX))
+        if exact is not None:
+            return exact
         for problem_text, reply in replies.items():
             if problem_text in text:
                 return reply
@@ -38,7 +43,8 @@ def answer_key_responder(problems: list[Problem], wrong_every: int = 0) -> Respo
     return respond
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -47,11 +53,13 @@ def _free_port() -> int:
 class FakeOpenAIEndpoint:
     """``/v1/chat/completions`` served in a background thread; ``url`` is the base URL."""
 
-    def __init__(self, responder: Responder, latency_s: float = 0.0) -> None:
+    def __init__(
+        self, responder: Responder, latency_s: float = 0.0, port: int | None = None
+    ) -> None:
         self.responder = responder
         self.latency_s = latency_s
         self.calls = 0
-        self.port = _free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}/v1"
         self._lock = threading.Lock()
         config = uvicorn.Config(
@@ -62,6 +70,10 @@ class FakeOpenAIEndpoint:
 
     def _app(self) -> FastAPI:
         app = FastAPI()
+
+        @app.get("/v1/stats")
+        async def stats() -> dict[str, int]:
+            return {"calls": self.calls}
 
         @app.post("/v1/chat/completions")
         async def complete(request: Request) -> dict[str, Any]:
@@ -91,6 +103,10 @@ class FakeOpenAIEndpoint:
             }
 
         return app
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until stopped (for running in a child process)."""
+        self._server.run()
 
     def start(self) -> FakeOpenAIEndpoint:
         """Start serving and wait until the port accepts connections."""

@@ -11,6 +11,9 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -167,21 +170,50 @@ def normalize_answer(answer: str) -> str:
     return _fix_slash_fraction(text)
 
 
+def _as_fraction(normalized: str) -> Fraction | None:
+    """The exact value of a normalised plain number (``-3``, ``2.5``, ``\\frac{1}{2}``)."""
+    if re.fullmatch(r"-?\d+(?:\.\d+)?", normalized):
+        return Fraction(normalized)
+    match = re.fullmatch(r"(-?)\\frac\{(-?\d+)\}\{(\d+)\}", normalized)
+    if match and int(match.group(3)) != 0:
+        value = Fraction(int(match.group(2)), int(match.group(3)))
+        return -value if match.group(1) else value
+    return None
+
+
+def _numeric_verdict(pred: str, gold: str) -> bool | None:
+    """Exact comparison when both are plain numbers; None when SymPy should decide
+    (not numbers, or unequal with a decimal involved, where rounding may matter)."""
+    pred_value, gold_value = _as_fraction(pred), _as_fraction(gold)
+    if pred_value is None or gold_value is None:
+        return None
+    if pred_value == gold_value:
+        return True
+    return None if "." in pred + gold else False
+
+
 # --- math-verify ------------------------------------------------------------------------
 
 
-def _math_verify_equal(pred: str, gold: str) -> bool | None:
-    """math-verify's verdict, or None when it cannot parse one side (or may not run)."""
+@lru_cache(maxsize=4096)
+def _parse(latex: str, timeout: int | None) -> list[Any]:
+    from math_verify import parse
+
+    return parse(f"${latex}$", parsing_timeout=timeout)
+
+
+def math_verify_equal(pred: str, gold: str) -> bool | None:
+    """math-verify's verdict alone, or None when it cannot parse a side (or may not run)."""
     in_main = threading.current_thread() is threading.main_thread()
     if not in_main and max(len(pred), len(gold)) > OFF_MAIN_THREAD_MAX_CHARS:
         return None
-    from math_verify import parse, verify
+    from math_verify import verify
 
     # signal.alarm only works in the main thread; elsewhere only short inputs get here
     timeout = MATH_VERIFY_TIMEOUT_S if in_main else None
     try:
-        gold_parsed = parse(f"${gold}$", parsing_timeout=timeout)
-        pred_parsed = parse(f"${pred}$", parsing_timeout=timeout)
+        gold_parsed = _parse(gold, timeout)
+        pred_parsed = _parse(pred, timeout)
         if not gold_parsed or not pred_parsed:
             return None
         return bool(verify(gold_parsed, pred_parsed, timeout_seconds=timeout))
@@ -191,10 +223,15 @@ def _math_verify_equal(pred: str, gold: str) -> bool | None:
 
 
 def compare_answers(pred: str, gold: str) -> tuple[bool, str]:
-    """Whether ``pred`` equals ``gold`` and the method that decided (``string``/``math-verify``)."""
-    if normalize_answer(pred) == normalize_answer(gold):
+    """Whether ``pred`` equals ``gold`` and the method that decided it (``string``,
+    ``numeric`` or ``math-verify``)."""
+    pred_norm, gold_norm = normalize_answer(pred), normalize_answer(gold)
+    if pred_norm == gold_norm:
         return True, "string"
-    verdict = _math_verify_equal(pred, gold)
+    numeric = _numeric_verdict(pred_norm, gold_norm)
+    if numeric is not None:
+        return numeric, "numeric"
+    verdict = math_verify_equal(pred, gold)
     if verdict is None:
         return False, "string"
     return verdict, "math-verify"

@@ -1,3 +1,137 @@
-"""CLI commands of this domain (filled in by its issue)."""
+"""Agent-lab commands: ``agentrxiv lab run CONFIG.yaml`` and ``agentrxiv demo``."""
 
-from agentrxiv.cli.main import app  # noqa: F401
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from agentrxiv.cli.main import app
+
+lab_app = typer.Typer(help="Run agent laboratories.", no_args_is_help=True)
+app.add_typer(lab_app, name="lab")
+console = Console()
+
+REAL_MODEL_NOTE = (
+    "Note: the embedded SmolLM2-135M model only demonstrates the pipeline end to end; its "
+    "plans, code and papers are weak. Real research needs a real model, e.g. "
+    "`model: openai/gpt-4o-mini` in the lab config (any OpenAI-compatible endpoint works)."
+)
+DEMO_TOPIC = "Prompting techniques that raise the MATH-500 accuracy of a small language model"
+
+
+def _archive(server: str | None, token: str | None):  # noqa: ANN202 - ArchiveClient | None
+    if not server:
+        return None
+    from agentrxiv.archive.client import ArchiveClient
+
+    return ArchiveClient(server, token=token or os.environ.get("AGENTRXIV_TOKEN") or None)
+
+
+def _run(config, server: str | None, token: str | None, resume: bool, answers: Path | None):  # noqa: ANN001, ANN202
+    from agentrxiv.lab.copilot import Copilot, load_answers
+    from agentrxiv.lab.loop import build_runtime, run_lab
+
+    archive = _archive(server, token)
+    rt = build_runtime(config, resume=resume, archive=archive, archive_url=server or "")
+    copilot = Copilot(
+        config.copilot or answers is not None, load_answers(answers) if answers else None, console
+    )
+    try:
+        state = run_lab(rt, copilot, console)
+    finally:
+        console.print((rt.lab_dir / "summary.md").read_text(encoding="utf-8"))
+        console.print(f"lab directory: {rt.lab_dir}  (resume with --resume)")
+    return state
+
+
+@lab_app.command("run")
+def lab_run(
+    config_path: Path = typer.Argument(..., help="Lab config YAML (see example_math500.yaml)."),
+    server: str | None = typer.Option(None, "--server", help="AgentRxiv server URL."),
+    token: str | None = typer.Option(None, "--token", help="Write token (AGENTRXIV_TOKEN)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the lab's checkpoint."),
+    copilot_answers: Path | None = typer.Option(
+        None, "--copilot-answers", help="YAML list of co-pilot answers (turns co-pilot on)."
+    ),
+) -> None:
+    """Run an agent lab from a topic to a published, reviewed paper."""
+    from agentrxiv.lab.config import load_config
+
+    config = load_config(config_path)
+    server = server or config.server
+    state = _run(config, server, token or config.token, resume, copilot_answers)
+    if state.published_url:
+        console.print(f"published: {state.published_url}")
+    elif state.stopped_reason:
+        console.print(f"not published: {state.stopped_reason}")
+    else:
+        console.print(f"paper: {state.report.paper_path}")
+
+
+@lab_app.command("example-config")
+def lab_example_config() -> None:
+    """Print the documented example config for the MATH-500 task."""
+    from importlib import resources
+
+    typer.echo(resources.files("agentrxiv.lab").joinpath("example_math500.yaml").read_text())
+
+
+def demo_config(workdir: Path, data: Path | None, limit: int | None, model: str):  # noqa: ANN201
+    """The demo's small, bounded lab config."""
+    from agentrxiv.lab.config import parse_config
+
+    return parse_config(
+        {
+            "topic": DEMO_TOPIC,
+            "lab_name": "demo-lab",
+            "output_dir": str(workdir / "labs"),
+            "model": model,
+            "target_model": model,
+            "data": str(data) if data else None,
+            "problem_limit": limit,
+            "papers_to_review": 1,
+            "literature_steps": 2,
+            "dialogue_turns": 0,
+            "data_prep_attempts": 1,
+            "mle_solver_steps": 1,
+            "mle_candidates": 1,
+            "mle_max_repairs": 1,
+            "paper_solver_steps": 1,
+            "max_tokens": 384,
+            "seed_max_tokens": 96,
+            "structured_retries": 1,
+            "latex": False,
+        },
+        "demo config",
+    )
+
+
+@app.command()
+def demo(
+    data: Path | None = typer.Option(None, "--data", help="MATH-500 JSONL (default: 20 bundled)."),
+    limit: int | None = typer.Option(None, "--limit", help="Evaluate only the first N problems."),
+    model: str = typer.Option("local/smollm2", "--model", help="Model spec for agents and target."),
+    workdir: Path | None = typer.Option(None, "--dir", help="Where to keep the archive and lab."),
+    keep_serving: bool = typer.Option(False, "--keep-serving", help="Serve until Ctrl-C."),
+) -> None:
+    """Start a server on a temporary archive, run one lab, publish, print the paper URL."""
+    from agentrxiv.lab.demo import DemoServer
+
+    root = workdir or Path(tempfile.mkdtemp(prefix="agentrxiv-demo-"))
+    root.mkdir(parents=True, exist_ok=True)
+    console.print(REAL_MODEL_NOTE)
+    with DemoServer(root) as server:
+        console.print(f"archive server: {server.url} (SQLite at {server.db_path})")
+        state = _run(demo_config(root, data, limit, model), server.url, server.token, False, None)
+        console.print(f"paper URL: {state.published_url or '(not published)'}")
+        console.print(f"paper file: {state.report.paper_path}")
+        console.print(REAL_MODEL_NOTE)
+        if keep_serving:
+            console.print("serving; press Ctrl-C to stop")
+            server.wait()
+        else:
+            console.print(f"browse it later: agentrxiv serve --db sqlite:///{server.db_path}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -29,7 +29,7 @@ REVIEWER_PERSONAS = ("harsh_but_fair", "critical_impact", "open_minded")
 _ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, trim_blocks=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompts(role: str) -> dict[str, Any]:
     """The prompt file of ``role`` (``system``, ``tasks``, and for reviewers ``personas``)."""
     if role not in ROLES:

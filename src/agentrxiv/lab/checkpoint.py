@@ -110,6 +110,7 @@ class PhaseSummary(BaseModel):
     cost_usd: float | None = 0.0
     calls: int = 0
     actions: int = 0
+    failed_actions: int = 0
     outcome: str = ""
 
 
@@ -131,6 +132,8 @@ class LabState(BaseModel):
     copilot_notes: dict[str, list[str]] = Field(default_factory=dict)
     published_id: str = ""
     published_url: str = ""
+    posted_reviews: list[str] = Field(default_factory=list)
+    previous_rounds: list[dict[str, Any]] = Field(default_factory=list)
     finished: bool = False
     stopped_reason: str = ""
     summaries: dict[str, PhaseSummary] = Field(default_factory=dict)

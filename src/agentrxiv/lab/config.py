@@ -93,6 +93,8 @@ class LabConfig(_Strict):
     data: Path | None = Field(default=None, description="MATH-500 JSONL; default the sample.")
     problem_limit: int | None = Field(default=None, ge=1)
     benchmark: str = "math500"
+    seed_max_tokens: int = Field(default=256, ge=8, description="Target-model answer cap.")
+    experiment_concurrency: int = Field(default=2, ge=1, le=64)
 
     dialogue_turns: int = Field(default=1, ge=0, le=10)
     data_prep_attempts: int = Field(default=2, ge=1, le=10)
@@ -138,6 +140,11 @@ class LabConfig(_Strict):
     def notes_for(self, phase: PhaseName) -> list[str]:
         """Task notes for ``phase``."""
         return list(self.task_notes.get(phase, []))
+
+    def split_name(self) -> str:
+        """How the evaluated problems are named in results (file stem and limit)."""
+        stem = self.data.stem if self.data else "math500_sample20"
+        return f"{stem}[:{self.problem_limit}]" if self.problem_limit else stem
 
     @property
     def lab_dir(self) -> Path:

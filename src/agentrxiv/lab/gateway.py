@@ -145,9 +145,7 @@ class ModelGateway:
             lifespan="off",
         )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, name="model-gateway", daemon=True
-        )
+        self._thread = threading.Thread(target=self._server.run, name="model-gateway", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._server.started:

@@ -7,7 +7,6 @@ import logging
 import re
 import shutil
 import subprocess
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -145,6 +144,8 @@ def compile_latex(
         return None
     pdf = out_dir / "paper.pdf"
     if proc.returncode != 0 or not pdf.exists():
-        log.warning("LaTeX compilation failed (exit %s); keeping the Markdown paper", proc.returncode)
+        log.warning(
+            "LaTeX compilation failed (exit %s); keeping the Markdown paper", proc.returncode
+        )
         return None
     return pdf

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 PROGRAM_FILE = "program.py"
 RESULT_FILE = "result.json"
 TAIL_CHARS = 3_000
+MAX_SOCKET_PATH = 100
 
 
 class ExperimentResult(BaseModel):
@@ -73,6 +75,12 @@ def read_result(workdir: Path, model_calls: int | None) -> tuple[dict[str, Any] 
     return result.model_dump(), ""
 
 
+def _socket_path(workdir: Path, short_dir: Path) -> Path:
+    """The gateway socket: in the workdir when the path fits a Unix socket, else a short dir."""
+    inside = workdir.resolve() / "model.sock"
+    return inside if len(str(inside).encode()) <= MAX_SOCKET_PATH else short_dir / "model.sock"
+
+
 class SandboxRunner:
     """Runs programs in ``runs_dir/<name>`` in the sandbox; the model only via the gateway."""
 
@@ -113,17 +121,22 @@ class SandboxRunner:
         if with_model and self.target_model is not None:
             from agentrxiv.lab.gateway import ModelGateway
 
-            socket_path = workdir / "model.sock"
-            with ModelGateway(self.target_model, socket_path, self.tag) as gateway:
-                sandbox = SubprocessSandbox(workdir, self._sandbox_limits(), socket_path)
-                outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=self.env)
-                calls = int(getattr(gateway, "calls", 0))
+            with tempfile.TemporaryDirectory(prefix="arx-") as short_dir:
+                socket_path = _socket_path(workdir, Path(short_dir))
+                with ModelGateway(self.target_model, socket_path, self.tag) as gateway:
+                    sandbox = SubprocessSandbox(workdir, self._sandbox_limits(), socket_path)
+                    env = {**gateway.child_env(), **self.env}
+                    env.pop("AGENTRXIV_MODEL_SOCKET", None)  # the sandbox sets its own form
+                    outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=env)
+                    calls = gateway.calls
         else:
             sandbox = SubprocessSandbox(workdir, self._sandbox_limits())
             outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=self.env)
         return self._outcome(workdir, outcome, calls, with_model)
 
-    def _outcome(self, workdir: Path, outcome: Any, calls: int | None, with_model: bool) -> ProgramRun:
+    def _outcome(
+        self, workdir: Path, outcome: Any, calls: int | None, with_model: bool
+    ) -> ProgramRun:
         run = ProgramRun(
             ok=False,
             exit_code=outcome.exit_code,
@@ -132,7 +145,9 @@ class SandboxRunner:
             model_calls=calls or 0,
             workdir=workdir,
             figures=sorted(
-                str(p.relative_to(workdir)) for p in workdir.rglob("*.png") if ".cache" not in p.parts
+                str(p.relative_to(workdir))
+                for p in workdir.rglob("*.png")
+                if ".cache" not in p.parts
             ),
         )
         if outcome.exit_code != 0 or outcome.timed_out:

@@ -56,6 +56,7 @@ class LabRuntime:
     model_factory: ModelFactory
     runner: ExperimentRunner
     archive: Any = None  # ArchiveClient | None: no archive means no literature/publish
+    archive_url: str = ""
     progress: Progress = field(default_factory=NullProgress)
     _models: dict[str, ChatModel] = field(default_factory=dict)
     agents_used: list[Agent] = field(default_factory=list)

@@ -7,16 +7,16 @@ Layers (each one catches what the others miss):
 1. Linux namespaces, when ``unshare`` may create them (root, or unprivileged user
    namespaces): a fresh network namespace (no interfaces but a downed loopback, so no TCP/UDP
    at all; Unix sockets still work, which is how the model gateway is reached) and a fresh
-   PID namespace (the program is PID 1 there; when it ends, the kernel kills everything
-   it started, and it cannot see or signal the parent).
+   PID namespace (the program is PID 1 there, with its own ``/proc``; when it ends, the kernel
+   kills everything it started, and it cannot see or signal the parent).
 2. A pids cgroup (when writable, e.g. as root) capping the number of tasks: the kernel's
    answer to fork bombs, since ``RLIMIT_NPROC`` does not bind root.
 3. ``resource`` limits set by the child before user code runs: ``RLIMIT_CPU``,
    ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` and, when not root, ``RLIMIT_NPROC``.
-4. A Python audit hook installed before user code runs (in every mode): it refuses
-   ``subprocess``/``os.system``/``os.exec*``/``os.fork``/``os.posix_spawn``, signals to other
-   processes, socket connections other than to the model socket, and opening, creating,
-   renaming or deleting files outside the working directory.
+4. A Python audit hook (``sandbox_child``) installed before user code runs, in every mode:
+   it refuses ``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``, ``os.posix_spawn``,
+   signals to other processes, sockets other than the model socket, other processes'
+   ``/proc`` entries, and creating, changing or deleting files outside the working directory.
 5. The parent's wall-clock limit: on expiry it SIGKILLs the whole process group (and cgroup).
 
 Honest scope: this contains the mistakes of an LLM that writes ordinary Python (runaway
@@ -43,6 +43,9 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from agentrxiv.errors import ConfigError
+from agentrxiv.lab.sandbox_child import CPU_EXIT_CODE
+
 logger = logging.getLogger(__name__)
 
 PROGRAM_NAME = "_sandbox_main.py"
@@ -51,17 +54,17 @@ PROGRAM_NAME = "_sandbox_main.py"
 PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 """The only variables copied from the parent's environment; everything else is rebuilt."""
 
-CPU_EXIT_CODE = 128 + signal.SIGXCPU
 TRUNCATION_MARKER = "\n[... {dropped} bytes of output dropped by the sandbox ...]\n"
 
-# Loads this very file by path inside the child (not ``import agentrxiv.lab``, whose
-# ``__init__`` may pull in heavy modules) and hands control to ``_boot``.
+# Loads sandbox_child.py by path inside the child (not ``import agentrxiv.lab``, whose
+# ``__init__`` may pull in heavy modules) and hands control to its ``boot``.
 _LAUNCHER = (
     "import sys, importlib.util as u\n"
-    "s = u.spec_from_file_location('_agentrxiv_sandbox_boot', sys.argv[1])\n"
+    "s = u.spec_from_file_location('_agentrxiv_sandbox_child', sys.argv[1])\n"
     "m = u.module_from_spec(s); sys.modules[s.name] = m; s.loader.exec_module(m)\n"
-    "m._boot(sys.argv[2:])\n"
+    "m.boot(sys.argv[2:])\n"
 )
+_CHILD_FILE = Path(__file__).with_name("sandbox_child.py")
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 
 
@@ -132,7 +135,7 @@ class SubprocessSandbox:
             sys.executable,
             "-c",
             _LAUNCHER,
-            str(Path(__file__).resolve()),
+            str(_CHILD_FILE),
             json.dumps(config),
             *map(str, args),
         ]
@@ -141,15 +144,14 @@ class SubprocessSandbox:
         finally:
             if cgroup:
                 cgroup.destroy()
-        exit_code, signum, timed_out, cpu_s, wall_s, stdout, stderr = run
         return SandboxResult(
-            exit_code=exit_code,
-            stdout=stdout,
-            stderr=stderr,
-            timed_out=timed_out,
-            killed_by=_killed_by(exit_code, signum, timed_out, cpu_s, stderr, self.limits),
-            wall_s=round(wall_s, 3),
-            cpu_s=round(cpu_s, 3),
+            exit_code=run.exit_code,
+            stdout=run.stdout,
+            stderr=run.stderr,
+            timed_out=run.timed_out,
+            killed_by=_killed_by(run, self.limits),
+            wall_s=round(run.wall_s, 3),
+            cpu_s=round(run.cpu_s, 3),
             files_written=changed_files(before, snapshot_files(self.workdir)),
             isolation=self.isolation,
         )
@@ -158,8 +160,6 @@ class SubprocessSandbox:
         if isinstance(code, Path):
             path = code if code.is_absolute() else self.workdir / code
             if not path.is_file():
-                from agentrxiv.errors import ConfigError
-
                 raise ConfigError(f"sandbox program not found: {path}")
             return path.resolve()
         path = self.workdir / PROGRAM_NAME
@@ -345,13 +345,24 @@ def _drain(stream, buffer: _CappedBuffer) -> None:  # noqa: ANN001 - a binary pi
             buffer.feed(chunk)
 
 
+@dataclass
+class _GroupRun:
+    exit_code: int
+    signum: int | None
+    timed_out: bool
+    cpu_s: float
+    wall_s: float
+    stdout: str
+    stderr: str
+
+
 def _run_group(
     argv: list[str],
     workdir: Path,
     env: dict[str, str],
     limits: SandboxLimits,
     cgroup: PidsCgroup | None,
-) -> tuple[int, int | None, bool, float, float, str, str]:
+) -> _GroupRun:
     """Start ``argv`` in a new session, enforce the wall clock, collect capped output."""
     start = time.monotonic()
     proc = subprocess.Popen(
@@ -370,34 +381,37 @@ def _run_group(
     ]
     for reader in readers:
         reader.start()
-    waited: dict[str, object] = {}
-    waiter = threading.Thread(target=_wait4, args=(proc.pid, waited), daemon=True)
-    waiter.start()
-    waiter.join(limits.wall_s)
-    timed_out = waiter.is_alive()
-    _kill_group(proc.pid, cgroup)  # also sweeps up stragglers of a normal exit
-    waiter.join(10)
+    exited = threading.Event()
+    threading.Thread(target=_wait_exit, args=(proc.pid, exited), daemon=True).start()
+    timed_out = not exited.wait(limits.wall_s)
+    # The leader is a zombie until reaped below, so its group id cannot be reused yet:
+    # killing the group also sweeps up stragglers of a normal exit, and only them.
+    _kill_group(proc.pid, cgroup)
+    exited.wait(10)
+    _, status, usage = os.wait4(proc.pid, 0)
     wall_s = time.monotonic() - start
     for reader in readers:
         reader.join(5)
-    proc.returncode = 0  # reaped by _wait4; stops Popen from waiting again
     for pipe in (proc.stdout, proc.stderr):
         with contextlib.suppress(OSError):
             pipe.close()
-    status = int(waited.get("status", 0))  # type: ignore[call-overload]
-    cpu_s = float(waited.get("cpu_s", 0.0))  # type: ignore[arg-type]
-    if os.WIFSIGNALED(status):
-        signum: int | None = os.WTERMSIG(status)
-        exit_code = -signum
-    else:
-        signum, exit_code = None, os.WEXITSTATUS(status)
-    return exit_code, signum, timed_out, cpu_s, wall_s, buffers[0].text(), buffers[1].text()
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here; Popen must not wait
+    signum = -proc.returncode if proc.returncode < 0 else None
+    return _GroupRun(
+        exit_code=proc.returncode,
+        signum=signum,
+        timed_out=timed_out,
+        cpu_s=usage.ru_utime + usage.ru_stime,
+        wall_s=wall_s,
+        stdout=buffers[0].text(),
+        stderr=buffers[1].text(),
+    )
 
 
-def _wait4(pid: int, out: dict[str, object]) -> None:
-    _, status, usage = os.wait4(pid, 0)
-    out["status"] = status
-    out["cpu_s"] = usage.ru_utime + usage.ru_stime
+def _wait_exit(pid: int, exited: threading.Event) -> None:
+    """Wait for the child to exit without reaping it (WNOWAIT)."""
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+    exited.set()
 
 
 def _kill_group(pgid: int, cgroup: PidsCgroup | None) -> None:
@@ -407,28 +421,21 @@ def _kill_group(pgid: int, cgroup: PidsCgroup | None) -> None:
         cgroup.kill_all()
 
 
-def _killed_by(
-    exit_code: int,
-    signum: int | None,
-    timed_out: bool,
-    cpu_s: float,
-    stderr: str,
-    limits: SandboxLimits,
-) -> str | None:
+def _killed_by(run: _GroupRun, limits: SandboxLimits) -> str | None:
     """Name the limit that ended the run: wall_time, cpu_time, memory, file_size, or a signal."""
-    if timed_out:
+    if run.timed_out:
         return "wall_time"
-    near_cpu_limit = cpu_s >= 0.9 * limits.cpu_s
-    if signum == signal.SIGXCPU or (near_cpu_limit and signum == signal.SIGKILL):
+    near_cpu_limit = run.cpu_s >= 0.9 * limits.cpu_s
+    if run.signum == signal.SIGXCPU or (near_cpu_limit and run.signum == signal.SIGKILL):
         return "cpu_time"
-    if exit_code == CPU_EXIT_CODE and near_cpu_limit:
+    if run.exit_code == CPU_EXIT_CODE and near_cpu_limit:
         return "cpu_time"
-    if signum == signal.SIGXFSZ:
+    if run.signum == signal.SIGXFSZ:
         return "file_size"
-    if signum is not None:
-        return signal.Signals(signum).name
-    last_line = stderr.rstrip().rsplit("\n", 1)[-1]
-    if exit_code != 0 and last_line.startswith("MemoryError"):
+    if run.signum is not None:
+        return signal.Signals(run.signum).name
+    last_line = run.stderr.rstrip().rsplit("\n", 1)[-1]
+    if run.exit_code != 0 and last_line.startswith("MemoryError"):
         return "memory"
     return None
 
@@ -454,60 +461,3 @@ def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int
     return sorted(
         path for path, stamp in after.items() if before.get(path) != stamp and path != PROGRAM_NAME
     )
-
-
-# ---------------------------------------------------------------------------------------
-# Child side: everything below runs inside the sandboxed interpreter, before user code.
-# ---------------------------------------------------------------------------------------
-
-
-def _boot(argv: list[str]) -> None:
-    """Apply limits, install the audit hook, then run the user's script as ``__main__``."""
-    import importlib.util
-    import runpy
-
-    spec = importlib.util.spec_from_file_location(
-        "_agentrxiv_sandbox_hook", Path(__file__).with_name("sandbox_hook.py")
-    )
-    sandbox_hook = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(sandbox_hook)  # type: ignore[union-attr]
-    config = json.loads(argv[0])
-    _join_cgroup(config.get("cgroup_procs"))
-    _apply_rlimits(config["limits"], config.get("nproc"))
-    workdir, script = config["workdir"], config["script"]
-    sys.dont_write_bytecode = True
-    sandbox_hook.install(workdir, config.get("socket"))
-    sys.argv = [script, *argv[1:]]
-    sys.path[0] = workdir
-    runpy.run_path(script, run_name="__main__")
-
-
-def _join_cgroup(procs_file: str | None) -> None:
-    if procs_file:
-        with contextlib.suppress(OSError):
-            Path(procs_file).write_text("0")  # 0 = the writing task itself
-
-
-def _apply_rlimits(limits: dict[str, float], nproc: int | None) -> None:
-    import resource
-
-    cpu = max(1, int(limits["cpu_s"] + 0.999))
-    memory = int(limits["memory_mb"]) * 1024 * 1024
-    settings = [
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_AS, (memory, memory)),
-        (resource.RLIMIT_FSIZE, (int(limits["file_mb"]) * 1024 * 1024,) * 2),
-        (resource.RLIMIT_CORE, (0, 0)),
-    ]
-    if nproc is not None:
-        settings.append((resource.RLIMIT_NPROC, (nproc, nproc)))
-    for which, value in settings:
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(which, value)
-    # As PID 1 of a PID namespace the default SIGXCPU action is ignored; end the run instead.
-    signal.signal(signal.SIGXCPU, _on_cpu_limit)
-
-
-def _on_cpu_limit(signum: int, frame: object) -> None:
-    os.write(2, b"\nsandbox: CPU time limit exceeded\n")
-    os._exit(CPU_EXIT_CODE)

@@ -118,7 +118,9 @@ def _bibtex_response(request: Request, session: Session, settings: Settings, ref
     entry = _load_entry(session, ref)
     body = bibtex_entry(entry, base_url(request, settings))
     disposition = f'inline; filename="agentrxiv-{entry.paper_id}.bib"'
-    return Response(body, media_type=BIBTEX_MEDIA_TYPE, headers={"Content-Disposition": disposition})
+    return Response(
+        body, media_type=BIBTEX_MEDIA_TYPE, headers={"Content-Disposition": disposition}
+    )
 
 
 @router.get("/abs/{ref}/bibtex", response_class=Response, summary="BibTeX of a paper")
@@ -128,7 +130,9 @@ def abs_bibtex(request: Request, ref: str, session: SessionDep, settings: Settin
 
 
 @router.get("/bibtex/{ref}", response_class=Response, summary="BibTeX of a paper")
-def short_bibtex(request: Request, ref: str, session: SessionDep, settings: SettingsDep) -> Response:
+def short_bibtex(
+    request: Request, ref: str, session: SessionDep, settings: SettingsDep
+) -> Response:
     """Same as ``/abs/{ref}/bibtex``."""
     return _bibtex_response(request, session, settings, ref)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
@@ -26,8 +26,9 @@ from agentrxiv.archive import repository
 from agentrxiv.archive.deps import SessionDep
 from agentrxiv.archive.render import leaderboard_chart_svg, render_markdown
 from agentrxiv.archive.schemas import LeaderboardEntry, PaperPublic, SearchHit
-from agentrxiv.archive.search import search
-from agentrxiv.archive.search.filters import SearchFilters
+from agentrxiv.archive.search import SearchFilters, search
+from agentrxiv.archive.search.filters import filtered_versions_query
+from agentrxiv.archive.search.hybrid import summaries
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion, Result
 from agentrxiv.errors import ArchiveError, NotFoundError
 
@@ -97,10 +98,25 @@ def _environment() -> Environment:
 TEMPLATES = _environment()
 
 
-def render_page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def render_page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """A rendered template as an HTML response with the security headers."""
     body = TEMPLATES.get_template(template).render(**context)
-    return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+ERROR_HEADINGS = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Too large",
+    422: "Invalid request",
+}
+
+
+def render_error(request: Request, status: int, message: str) -> HTMLResponse:
+    """The HTML error page the app shows browsers for errors outside ``/api/``."""
+    heading = ERROR_HEADINGS.get(status, "Something went wrong")
+    return render_page("error.html", status, status=status, heading=heading, message=message)
 
 
 def not_found_page(message: str) -> HTMLResponse:
@@ -324,8 +340,22 @@ def run_search(
         date_from=_parse_date(form.date_from, "From"),
         date_to=_parse_date(form.date_to, "To"),
     )
+    if not form.q:
+        return browse(session, filters, offset, limit)
     found = search(session, form.q, mode=form.mode, k=limit, offset=offset, filters=filters)
     return found.total, found.items
+
+
+def browse(
+    session: Session, filters: SearchFilters, offset: int, limit: int
+) -> tuple[int, list[SearchHit]]:
+    """Papers passing ``filters`` without a query, newest first."""
+    newest_first = filtered_versions_query(filters).order_by(
+        Paper.created_at.desc(), Paper.id.desc()
+    )
+    version_ids = list(session.scalars(newest_first))
+    page = summaries(session, [(vid, 0.0) for vid in version_ids[offset : offset + limit]])
+    return len(version_ids), [hit.model_copy(update={"score": None}) for hit in page]
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -353,6 +383,6 @@ def search_page(
         total, items = run_search(session, form, offset, PAGE_SIZE)
     except ArchiveError as exc:
         context["error"] = exc.message
-        return render_page("search.html", status=exc.status, **context)
+        return render_page("search.html", exc.status, **context)
     context.update(searched=True, total=total, items=items)
     return render_page("search.html", **context)

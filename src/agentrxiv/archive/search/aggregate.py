@@ -127,9 +127,7 @@ def papers_per_lab(session: Session) -> Aggregation:
         .group_by(Lab.name)
         .order_by(count.desc(), Lab.name)
     ).all()
-    return Aggregation(
-        kind="papers-per-lab", items=[GroupCount(key=n, papers=c) for n, c in rows]
-    )
+    return Aggregation(kind="papers-per-lab", items=[GroupCount(key=n, papers=c) for n, c in rows])
 
 
 def papers_per_category(session: Session) -> Aggregation:
@@ -152,7 +150,9 @@ def _pick_metric(session: Session, benchmark: str, metric: str | None) -> str | 
     if metric:
         return metric
     metrics = sorted(
-        session.scalars(_live_results(Result.metric).where(Result.benchmark == benchmark).distinct())
+        session.scalars(
+            _live_results(Result.metric).where(Result.benchmark == benchmark).distinct()
+        )
     )
     if len(metrics) > 1:
         raise ArchiveError(

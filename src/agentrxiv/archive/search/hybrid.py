@@ -51,7 +51,9 @@ def _validate(query: str, mode: str, k: int, offset: int) -> str:
     return query
 
 
-def _admitted_keyword(session: Session, query: str, admitted: Candidates) -> list[tuple[int, float]]:
+def _admitted_keyword(
+    session: Session, query: str, admitted: Candidates
+) -> list[tuple[int, float]]:
     return [(v, s) for v, s in keyword_matches(session, query) if admitted.admits(v)]
 
 

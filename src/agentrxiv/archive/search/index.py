@@ -99,7 +99,9 @@ def index_version(session: Session, version: PaperVersion, replaced: PaperVersio
         )
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
-            text(f"UPDATE paper_versions SET search_vector = {PG_SEARCH_VECTOR_SQL} WHERE id = :id"),
+            text(
+                f"UPDATE paper_versions SET search_vector = {PG_SEARCH_VECTOR_SQL} WHERE id = :id"
+            ),
             {
                 "id": version.id,
                 "categories": " ".join(categories),

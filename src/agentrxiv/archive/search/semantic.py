@@ -130,7 +130,7 @@ class EmbeddingMatrix:
     def rank(
         self, query_vector: np.ndarray, admitted: Candidates, depth: int
     ) -> tuple[list[tuple[int, float]], int]:
-        """The ``depth`` best ``(version_id, cosine)`` among admitted rows, and how many there are."""
+        """The ``depth`` best ``(version_id, cosine)`` of admitted rows, and how many there are."""
         if admitted.allowed is not None:
             rows = np.fromiter(
                 (r for v in admitted.allowed if (r := self.row_of_version.get(v)) is not None),

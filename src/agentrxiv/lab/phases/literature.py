@@ -43,7 +43,9 @@ def describe(state: LabState) -> str:
     papers = state.literature.papers
     if not papers:
         return "(none)"
-    return "\n".join(f"- [{p.paper_id}] {p.title}: {p.summary[:200]} Notes: {p.notes}" for p in papers)
+    return "\n".join(
+        f"- [{p.paper_id}] {p.title}: {p.summary[:200]} Notes: {p.notes}" for p in papers
+    )
 
 
 def _search(rt: LabRuntime, query: str, mode: str, benchmark: str | None) -> str:
@@ -68,7 +70,9 @@ def _read(rt: LabRuntime, paper_id: str) -> str:
     paper = rt.archive.get(paper_id)
     rt.state.literature.seen[paper.id] = paper.title
     results = ", ".join(f"{r.benchmark} {r.metric}={r.value} (n={r.n})" for r in paper.results)
-    text = f"{paper.id} | {paper.title}\nResults: {results or 'none'}\n{paper.abstract}\n{paper.body}"
+    text = (
+        f"{paper.id} | {paper.title}\nResults: {results or 'none'}\n{paper.abstract}\n{paper.body}"
+    )
     return text[:READ_CHARS]
 
 
@@ -119,11 +123,15 @@ def arxiv_overview(topic: str, k: int) -> str:
 
 def overview(rt: LabRuntime) -> str:
     """What the agent sees first: a topic search and the best result per benchmark."""
-    parts = [_search(rt, rt.config.topic, "hybrid", None)]
-    try:
-        parts.append(_aggregate(rt, "best-per-benchmark"))
-    except ArchiveError as exc:
-        parts.append(f"aggregate unavailable: {exc.message}")
+    parts = []
+    for label, fetch in (
+        ("search", lambda: _search(rt, rt.config.topic, "hybrid", None)),
+        ("aggregate", lambda: _aggregate(rt, "best-per-benchmark")),
+    ):
+        try:
+            parts.append(fetch())
+        except ArchiveError as exc:
+            parts.append(f"{label} unavailable: {exc.message}")
     if rt.config.arxiv:
         parts.append(arxiv_overview(rt.config.topic, rt.config.papers_to_retrieve))
     return "\n".join(parts)

@@ -1,16 +1,21 @@
-"""The audit hook the sandbox installs in the child before user code runs (stdlib only: it is
-loaded by file path inside the sandbox, never through ``agentrxiv.lab``).
+"""The child side of the sandbox: it runs inside the sandboxed interpreter before user code,
+joins the run's cgroup, sets the ``resource`` limits, installs the audit hook, then runs the
+user's script as ``__main__``. Stdlib only: it is loaded by file path inside the sandbox,
+never through ``agentrxiv.lab`` (whose ``__init__`` may import heavy modules).
 
-It refuses, with ``PermissionError``, every way ordinary Python starts programs or processes,
-signals other processes, connects a socket anywhere but the model socket, reads another
-process's ``/proc`` entries, or changes the file system outside the working directory. It
-contains an LLM's mistakes; it is not a boundary against code written to escape (see
-``agentrxiv.lab.sandbox``).
+The audit hook refuses, with ``PermissionError``, every way ordinary Python starts programs
+or processes, signals other processes, connects a socket anywhere but the model socket, reads
+another process's ``/proc`` entries, or changes the file system outside the working
+directory. It contains an LLM's mistakes; it is not a boundary against code written to
+escape (see ``agentrxiv.lab.sandbox``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -81,6 +86,58 @@ DENIED_C_SYMBOLS = frozenset(
 )
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 WRITABLE_DEVICES = frozenset({"/dev/null"})
+CPU_EXIT_CODE = 128 + signal.SIGXCPU
+"""Exit code of a run stopped at its CPU limit (PID 1 of a namespace ignores SIGXCPU)."""
+
+
+def boot(argv: list[str]) -> None:
+    """Apply limits, install the audit hook, then run the user's script as ``__main__``.
+
+    ``argv`` is the JSON configuration written by ``SubprocessSandbox`` and the script's
+    arguments."""
+    import runpy
+
+    config = json.loads(argv[0])
+    _join_cgroup(config.get("cgroup_procs"))
+    _apply_rlimits(config["limits"], config.get("nproc"))
+    workdir, script = config["workdir"], config["script"]
+    sys.dont_write_bytecode = True
+    install(workdir, config.get("socket"))
+    sys.argv = [script, *argv[1:]]
+    sys.path[0] = workdir
+    runpy.run_path(script, run_name="__main__")
+
+
+def _join_cgroup(procs_file: str | None) -> None:
+    if procs_file:
+        with contextlib.suppress(OSError), open(procs_file, "w") as handle:
+            handle.write("0")  # 0 = the writing task itself
+
+
+def _apply_rlimits(limits: dict[str, float], nproc: int | None) -> None:
+    import resource
+
+    cpu = max(1, int(limits["cpu_s"] + 0.999))
+    memory = int(limits["memory_mb"]) * 1024 * 1024
+    file_size = int(limits["file_mb"]) * 1024 * 1024
+    settings = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_FSIZE, (file_size, file_size)),
+        (resource.RLIMIT_CORE, (0, 0)),
+    ]
+    if nproc is not None:
+        settings.append((resource.RLIMIT_NPROC, (nproc, nproc)))
+    for which, value in settings:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(which, value)
+    # As PID 1 of a PID namespace the default SIGXCPU action is ignored; end the run instead.
+    signal.signal(signal.SIGXCPU, _on_cpu_limit)
+
+
+def _on_cpu_limit(signum: int, frame: object) -> None:
+    os.write(2, b"\nsandbox: CPU time limit exceeded\n")
+    os._exit(CPU_EXIT_CODE)
 
 
 def install(workdir: str, model_socket: str | None) -> None:
@@ -111,9 +168,8 @@ def make_hook(workdir: str, model_socket: str | None) -> Callable[[str, tuple[An
         resolved = resolve(path)
         if resolved is None:
             return True
-        return resolved == root or resolved.startswith(root + os.sep) or resolved in (
-            WRITABLE_DEVICES
-        )
+        under_root = resolved == root or resolved.startswith(root + os.sep)
+        return under_root or resolved in WRITABLE_DEVICES
 
     def deny(what: str) -> None:
         raise PermissionError(f"sandbox: {what} is not allowed")
@@ -135,9 +191,8 @@ def make_hook(workdir: str, model_socket: str | None) -> Callable[[str, tuple[An
         address = args[1] if len(args) > 1 else None
         if isinstance(address, str | bytes) and socket_address:
             text = fsdecode(address)
-            if text and not text.startswith("\0") and realpath(join(getcwd(), text)) == (
-                socket_address
-            ):
+            abstract = not text or text.startswith("\0")  # abstract names bypass the fs
+            if not abstract and realpath(join(getcwd(), text)) == socket_address:
                 return
         deny(f"network access to {address!r} (only the model socket is reachable)")
 

@@ -1,0 +1,284 @@
+"""Search benchmark: ingest rate through the repository's write path (embedding included),
+then p50/p95 latency of keyword, semantic and hybrid search (query embedding included) as
+one database grows through the given sizes, plus the reference approach (embedding every
+paper at query time) at the first size, as a ratio to our semantic search.
+
+Synthetic papers are deterministic (``--seed``): a title, a ~200-word abstract and a body of
+``--body-words`` words drawn from topical vocabularies mixed into a Zipfian general
+vocabulary, so that queries made of topic words have realistic selectivity.
+
+    python benchmarks/search_bench.py --sizes 1000,10000,100000
+
+Papers beyond ``--real-embeddings-up-to`` are still written through the repository, but
+with random unit vectors in place of MiniLM embeddings (labelled in the output): search
+latency does not depend on the vectors' values, and embedding 100k papers takes hours on
+2 busy cores. Results print as Markdown and go to ``benchmarks/out/``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rich.progress import Progress
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from agentrxiv.archive import repository  # noqa: E402
+from agentrxiv.archive.auth import Principal, get_or_create_lab  # noqa: E402
+from agentrxiv.archive.db import Database, migrate  # noqa: E402
+from agentrxiv.archive.schemas import PaperCreate  # noqa: E402
+from agentrxiv.archive.search import index as search_index  # noqa: E402
+from agentrxiv.archive.search import search  # noqa: E402
+from agentrxiv.archive.search.embedder import get_embedder, search_text, to_bytes  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+TOPICS = {
+    "prompting": "prompt prompting exemplar instruction chain thought reasoning step few-shot",
+    "consistency": "self-consistency sampling majority vote answers paths decoding diverse",
+    "math": "arithmetic algebra geometry theorem equation proof competition math word problems",
+    "agents": "agent agents tool planning environment actions memory reflection autonomous",
+    "retrieval": "retrieval retriever passages index dense sparse documents corpus query",
+    "vision": "image images pixels convolution segmentation detection visual patches",
+    "graphs": "graph graphs node nodes edges message passing neighbourhood spectral",
+    "proteins": "protein proteins folding amino acid residues structure sequence molecular",
+    "speech": "speech audio acoustic phoneme spectrogram transcription speaker recognition",
+    "rl": "reinforcement reward policy value episodes exploration environment return",
+    "optimisation": "optimizer gradient learning-rate momentum convergence adam schedule loss",
+    "compression": "quantization pruning distillation compression sparsity bits low-rank",
+    "fairness": "fairness bias demographic parity equalized odds disparate impact groups",
+    "climate": "climate ocean atmosphere temperature emulator precipitation carbon warming",
+    "translation": "translation multilingual languages bilingual parallel alignment source target",
+    "code": "code program synthesis compiler execution unit tests repository functions",
+    "diffusion": "diffusion denoising noise score generative sampling latent synthesis",
+    "robotics": "robot manipulation grasping locomotion control sensors trajectories",
+    "safety": "safety alignment harmful refusal red-teaming jailbreak oversight",
+    "theory": "bound bounds generalization complexity sample theorem lemma convex",
+}
+COMMON_TEXT = (
+    "the of and to in a is that for we on with as by this are be an from our which it at "
+    "results model models method methods show using data learning performance approach "
+    "propose proposed task tasks training trained large new work paper experiments based "
+    "use can also than more both two each these between evaluation improve improves "
+    "significant across over while however further baseline baselines compared study"
+)
+COMMON = COMMON_TEXT.split(" ")
+
+
+def _pseudo_words(count: int, rng: random.Random) -> list[str]:
+    syllables = [c + v for c in "bcdfghjklmnprstvwz" for v in "aeiou"]
+    words = set()
+    while len(words) < count:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+class CorpusGenerator:
+    """Deterministic synthetic papers with topical structure."""
+
+    def __init__(self, seed: int, body_words: int) -> None:
+        self.rng = random.Random(seed)
+        self.body_words = body_words
+        self.topics = {name: words.split() for name, words in TOPICS.items()}
+        self.general = COMMON + _pseudo_words(20_000, self.rng)
+        ranks = np.arange(1, len(self.general) + 1)
+        weights = 1.0 / ranks
+        self.general_cum = np.cumsum(weights / weights.sum())
+        self.np_rng = np.random.default_rng(seed)
+
+    def _general(self, count: int) -> list[str]:
+        picks = np.searchsorted(self.general_cum, self.np_rng.random(count))
+        return [self.general[min(i, len(self.general) - 1)] for i in picks]
+
+    def _mixed(self, count: int, topic: list[str], share: float) -> str:
+        words = self._general(count)
+        for i in range(count):
+            if self.rng.random() < share:
+                words[i] = self.rng.choice(topic)
+        return " ".join(words)
+
+    def paper(self) -> PaperCreate:
+        """One paper on one or two topics."""
+        names = self.rng.sample(sorted(self.topics), 2 if self.rng.random() < 0.3 else 1)
+        topic = [w for name in names for w in self.topics[name]]
+        title = " ".join(self.rng.sample(topic, min(4, len(topic))) + self._general(3)).title()
+        return PaperCreate(
+            title=title,
+            abstract=self._mixed(200, topic, 0.25),
+            body=self._mixed(self.body_words, topic, 0.08),
+            categories=[f"cs.{names[0][:2].upper()}"],
+            results=[
+                {
+                    "benchmark": "math500",
+                    "metric": "accuracy",
+                    "value": round(self.rng.random(), 3),
+                }
+            ],
+        )
+
+    def query(self) -> str:
+        """A query of two or three words from one topic."""
+        topic = self.topics[self.rng.choice(sorted(self.topics))]
+        return " ".join(self.rng.sample(topic, self.rng.randint(2, 3)))
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    return float(np.percentile(np.array(values), pct))
+
+
+def _time_queries(db: Database, queries: list[str], mode: str) -> list[float]:
+    timings = []
+    with db.read() as session:
+        search(session, queries[0], mode, k=10)  # warm: matrix refresh, caches
+        for query in queries:
+            start = time.perf_counter()
+            search(session, query, mode, k=10)
+            timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def _random_embedding(rng: np.random.Generator) -> Callable[[dict[str, str]], bytes]:
+    def fake(_fields: dict[str, str]) -> bytes:
+        vector = rng.standard_normal(384).astype(np.float32)
+        return to_bytes(vector / np.linalg.norm(vector))
+
+    return fake
+
+
+def ingest(
+    db: Database, lab: Principal, gen: CorpusGenerator, count: int, batch: int, mode: str
+) -> float:
+    """Publish ``count`` papers via ``repository.create_paper``; returns papers per second."""
+    real = search_index.prepare_embedding
+    if mode == "synthetic":
+        search_index.prepare_embedding = _random_embedding(np.random.default_rng(count))
+    start = time.perf_counter()
+    try:
+        with Progress(transient=True) as progress:
+            task = progress.add_task(f"ingest {count} ({mode})", total=count)
+            for first in range(0, count, batch):
+                papers = [gen.paper() for _ in range(min(batch, count - first))]
+                if mode == "batched":
+                    search_index.prefetch_embeddings([p.model_dump() for p in papers])
+                for paper in papers:
+                    repository.create_paper(db, lab, paper)
+                progress.advance(task, len(papers))
+    finally:
+        search_index.prepare_embedding = real
+    return count / (time.perf_counter() - start)
+
+
+def reference_latency(db: Database, query: str) -> float:
+    """The reference approach: embed every paper's text at query time, then rank (ms)."""
+    from sqlalchemy import select
+
+    from agentrxiv.archive.tables import PaperVersion
+
+    start = time.perf_counter()
+    with db.read() as session:
+        rows = session.execute(
+            select(
+                PaperVersion.paper_id, PaperVersion.title, PaperVersion.abstract, PaperVersion.body
+            ).where(PaperVersion.is_latest)
+        ).all()
+    embedder = get_embedder()
+    docs = embedder.encode([search_text(t, a, b) for _, t, a, b in rows])
+    scores = docs @ embedder.encode_one(query)
+    _ = [rows[i][0] for i in np.argsort(-scores)[:10]]
+    return (time.perf_counter() - start) * 1000
+
+
+def main() -> None:
+    """Run the benchmark and print a Markdown table."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes to reach")
+    parser.add_argument("--db", default="", help="database URL (default: fresh SQLite in out/)")
+    parser.add_argument("--queries", type=int, default=50, help="queries per mode per size")
+    parser.add_argument("--body-words", type=int, default=2500, help="words per paper body")
+    parser.add_argument("--batch", type=int, default=64, help="papers per embedding batch")
+    parser.add_argument("--real-embeddings-up-to", type=int, default=10**9)
+    parser.add_argument("--reference-queries", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+
+    OUT.mkdir(exist_ok=True)
+    url = args.db
+    if not url:
+        path = OUT / "search_bench.sqlite"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        url = f"sqlite:///{path}"
+    migrate(url)
+    db = Database(url)
+    with db.write() as session:
+        owner = get_or_create_lab(session, "bench-lab")
+        lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=False)
+    gen = CorpusGenerator(args.seed, args.body_words)
+    queries = [gen.query() for _ in range(args.queries)]
+    get_embedder().encode_one("warm up")
+    print(
+        f"# search benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+        f"db {db.dialect}, body {args.body_words} words, {args.queries} queries/mode\n"
+    )
+    rows, have, reference_ratio = [], 0, None
+    for size in sizes:
+        count = size - have
+        mode = "single" if have == 0 else "batched"
+        if size > args.real_embeddings_up_to:
+            mode = "synthetic"
+        rate = ingest(db, lab, gen, count, args.batch, mode)
+        have = size
+        latency = {m: _time_queries(db, queries, m) for m in ("keyword", "semantic", "hybrid")}
+        row = [size, f"{rate:.1f} ({mode})"]
+        for m in ("keyword", "semantic", "hybrid"):
+            row += [f"{_percentile(latency[m], 50):.1f}", f"{_percentile(latency[m], 95):.1f}"]
+        rows.append(row)
+        print(
+            f"size {size}: ingest {rate:.1f} papers/s ({mode}); "
+            + ", ".join(
+                f"{m} p50 {_percentile(latency[m], 50):.1f} ms "
+                f"p95 {_percentile(latency[m], 95):.1f} ms"
+                for m in latency
+            ),
+            flush=True,
+        )
+        if reference_ratio is None:
+            ref = [reference_latency(db, q) for q in queries[: args.reference_queries]]
+            ours = statistics.median(latency["semantic"])
+            reference_ratio = (statistics.median(ref), ours)
+            print(
+                f"reference at {size}: median {statistics.median(ref):.0f} ms per query "
+                f"({len(ref)} queries) = {statistics.median(ref) / ours:.0f}x our semantic "
+                f"p50 {ours:.1f} ms",
+                flush=True,
+            )
+    print(
+        "\n| papers | ingest papers/s (embedding) | keyword p50 | p95 | semantic p50 | p95 |"
+        " hybrid p50 | p95 |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    ref_ms, ours = reference_ratio
+    print(
+        f"\nReference (embed every paper at query time) at {sizes[0]} papers: "
+        f"{ref_ms:.0f} ms/query vs our semantic {ours:.1f} ms: {ref_ms / ours:.0f}x slower."
+    )
+    print(
+        f"Latencies in ms, query embedding included; load average at end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+    )
+    db.dispose()
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""Phase 8, publish: upload the paper with structured results (from result.json), lineage
+(the papers the review added), the code artifact, then post the reviews."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+from agentrxiv.archive.schemas import Author, PaperCreate, ResultIn, ReviewCreate
+from agentrxiv.lab.checkpoint import LabState
+from agentrxiv.lab.phases.interpretation import best_result
+from agentrxiv.lab.runtime import LabRuntime
+
+COMMENT = "Written by an AgentRxiv agent lab; every reported number was measured by the code."
+
+
+def reset(state: LabState) -> None:
+    """Nothing to undo: a published paper stays published."""
+
+
+def artifact(state: LabState) -> str:
+    """Where the paper was published."""
+    return state.published_url or state.published_id or "Not published."
+
+
+def build_paper(rt: LabRuntime) -> PaperCreate:
+    """The submission: body, results from the result file, parents, code, optional PDF."""
+    state, config = rt.state, rt.config
+    result = best_result(state)
+    exp = state.experiments
+    best, seed = exp.best(), exp.tried[0]
+    results = [
+        ResultIn(**{k: result[k] for k in ("benchmark", "metric", "value", "n", "model", "split")})
+    ]
+    baseline = result.get("details", {}).get("baseline")
+    if isinstance(baseline, dict) and "accuracy" in baseline:
+        results.append(
+            ResultIn(
+                benchmark=result["benchmark"],
+                metric="baseline_accuracy",
+                value=baseline["accuracy"],
+                n=baseline.get("n"),
+                model=result["model"],
+                split=result["split"],
+            )
+        )
+    code = {
+        "experiment.py": best.code,
+        "seed_experiment.py": seed.code,
+        "result.json": json.dumps(result, indent=2),
+    }
+    if state.data_prep:
+        code["data_prep.py"] = state.data_prep.code
+    pdf = None
+    if state.report.pdf_path:
+        pdf = base64.b64encode(Path(state.report.pdf_path).read_bytes()).decode()
+    abstract = state.report.sections.get("abstract", "").strip() or (
+        state.plan.hypothesis if state.plan else config.topic
+    )
+    models = sorted({config.model_for(p) for p in ("literature", "plan", "experiments", "report")})
+    return PaperCreate(
+        title=state.report.title[:500],
+        abstract=abstract[:20_000],
+        authors=[
+            Author(
+                name=f"{config.lab_name} agents",
+                lab=config.lab_name,
+                models=models + [config.target_model],
+            )
+        ],
+        body=Path(state.report.paper_path).read_text(encoding="utf-8"),
+        categories=[config.benchmark, "agent-lab"],
+        comment=COMMENT,
+        parents=[p.paper_id for p in state.literature.papers],
+        results=results,
+        code_files=code,
+        pdf_base64=pdf,
+    )
+
+
+def run(rt: LabRuntime) -> str:
+    """Submit once (the id is checkpointed before reviews are posted), then post reviews."""
+    state = rt.state
+    if rt.archive is None:
+        return f"no server: paper kept at {state.report.paper_path}"
+    if not state.published_id:
+        paper = rt.archive.submit(build_paper(rt))
+        state.published_id = paper.id
+        state.published_url = f"{rt.archive_url.rstrip('/')}/abs/{paper.id}"
+        rt.checkpoint()
+    final = state.review_rounds[-1] if state.review_rounds else None
+    posted = 0
+    if final is not None:
+        for persona, form in final.reviews.items():
+            if persona in state.posted_reviews:
+                continue
+            rt.archive.review(
+                state.published_id,
+                ReviewCreate(reviewer=f"{rt.config.lab_name}/{persona}", form=form),
+            )
+            state.posted_reviews.append(persona)
+            posted += 1
+            rt.checkpoint()
+    return f"published {state.published_id} with {len(state.posted_reviews)} reviews"
