@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 
-from agentrxiv.bench.grading import math_verify_equal, compare_answers, grade
+from agentrxiv.bench.grading import compare_answers, grade, math_verify_equal
 from agentrxiv.bench.math500 import Problem, load_math500
 
 

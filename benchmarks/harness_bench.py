@@ -33,13 +33,17 @@ TARGET_RATIO = 1.2
 
 
 class SleepingModel(ChatModel):
-    """Answers ``\\boxed{0}`` after a fixed sleep: the harness with no HTTP in the way."""
+    """Answers from the key after a fixed sleep: the harness with no HTTP in the way."""
 
     spec = "bench/sleep"
 
+    def __init__(self, problems: list[Problem]) -> None:
+        self.respond = answer_key_responder(problems)
+
     def chat(self, messages: Any, **kwargs: Any) -> ChatResult:
         time.sleep(LATENCY_S)
-        return ChatResult(text="\\boxed{0}", model=self.spec, usage=Usage(1, 1))
+        text = self.respond({"messages": messages})
+        return ChatResult(text=text, model=self.spec, usage=Usage(1, 1))
 
 
 def problems_for(data: str | None, n: int) -> list[Problem]:
@@ -73,15 +77,16 @@ def wait_until_up(url: str) -> None:
 
 def timed(label: str, model: ChatModel, problems: list[Problem], concurrency: int) -> float:
     """Run ``evaluate`` once and print wall, ideal and ratio."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     report = evaluate("zero-shot", model, problems, concurrency=concurrency)
-    wall = time.perf_counter() - started
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     ideal = len(problems) / concurrency * LATENCY_S
     ratio = wall / ideal
     verdict = "OK" if ratio <= TARGET_RATIO else "OVER TARGET"
     print(
         f"{label}: {report.n} problems ({report.correct} correct); measured wall {wall:.2f} s; "
-        f"ideal {ideal:.2f} s; ratio {ratio:.2f} ({verdict})"
+        f"ideal {ideal:.2f} s; ratio {ratio:.2f} ({verdict}); "
+        f"harness CPU {cpu:.2f} s ({cpu / report.n * 1000:.1f} ms/problem)"
     )
     return ratio
 
@@ -118,7 +123,7 @@ def main() -> None:
     finally:
         child.terminate()
         child.join(10)
-    timed("in-process sleep model   ", SleepingModel(), problems, args.concurrency)
+    timed("in-process sleep model   ", SleepingModel(problems), problems, args.concurrency)
 
 
 if __name__ == "__main__":

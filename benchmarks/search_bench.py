@@ -153,26 +153,36 @@ def _random_embedding(rng: np.random.Generator) -> Callable[[dict[str, str]], by
 
 
 def ingest(
-    db: Database, lab: Principal, gen: CorpusGenerator, count: int, batch: int, mode: str
-) -> float:
-    """Publish ``count`` papers via ``repository.create_paper``; returns papers per second."""
+    db: Database,
+    lab: Principal,
+    gen: CorpusGenerator,
+    count: int,
+    batch: int,
+    mode: str,
+    deadline: float,
+) -> tuple[int, float]:
+    """Publish up to ``count`` papers via ``repository.create_paper`` (stopping at
+    ``deadline``, a monotonic time); returns how many and papers per second."""
     real = search_index.prepare_embedding
     if mode == "synthetic":
         search_index.prepare_embedding = _random_embedding(np.random.default_rng(count))
-    start = time.perf_counter()
+    start, done = time.perf_counter(), 0
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task(f"ingest {count} ({mode})", total=count)
             for first in range(0, count, batch):
+                if time.monotonic() > deadline:
+                    break
                 papers = [gen.paper() for _ in range(min(batch, count - first))]
                 if mode == "batched":
                     search_index.prefetch_embeddings([p.model_dump() for p in papers])
                 for paper in papers:
                     repository.create_paper(db, lab, paper)
                 progress.advance(task, len(papers))
+                done += len(papers)
     finally:
         search_index.prepare_embedding = real
-    return count / (time.perf_counter() - start)
+    return done, done / (time.perf_counter() - start)
 
 
 def reference_latency(db: Database, query: str) -> float:
@@ -206,6 +216,9 @@ def main() -> None:
     parser.add_argument("--real-embeddings-up-to", type=int, default=10**9)
     parser.add_argument("--reference-queries", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--budget-minutes", type=float, default=0, help="stop ingesting after this (0: never)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
 
@@ -228,14 +241,20 @@ def main() -> None:
         f"# search benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
         f"db {db.dialect}, body {args.body_words} words, {args.queries} queries/mode\n"
     )
+    deadline = time.monotonic() + (args.budget_minutes * 60 or float("inf"))
     rows, have, reference_ratio = [], 0, None
     for size in sizes:
         count = size - have
         mode = "single" if have == 0 else "batched"
         if size > args.real_embeddings_up_to:
             mode = "synthetic"
-        rate = ingest(db, lab, gen, count, args.batch, mode)
-        have = size
+        done, rate = ingest(db, lab, gen, count, args.batch, mode, deadline)
+        if done == 0:
+            break
+        have += done
+        if have < size:
+            print(f"time budget spent: stopped at {have} papers instead of {size}", flush=True)
+        size = have
         latency = {m: _time_queries(db, queries, m) for m in ("keyword", "semantic", "hybrid")}
         row = [size, f"{rate:.1f} ({mode})"]
         for m in ("keyword", "semantic", "hybrid"):

@@ -60,4 +60,5 @@ def test_no_server_errors_under_fuzzing(sqlite_server: LiveServer, tmp_path: Pat
     assert failed == 0, output[-8000:]
     server_log = (sqlite_server.home / "server.log").read_text(errors="replace")
     assert not SERVER_ERROR_LINE.search(server_log), server_log[-5000:]
+    assert '" 201 ' in server_log  # the token let generated uploads through
     assert "unexpected error" not in server_log

@@ -139,12 +139,12 @@ class ArchiveClient:
             else:
                 if not self._retryable(method, response) or last:
                     break
-                log.warning("%s %s answered %d; retrying", method, path, response.status_code)
+                log.info("%s %s answered %d; retrying", method, path, response.status_code)
                 time.sleep(self._delay(attempt, response))
                 continue
             if last:
                 raise self._unreachable(failure) from failure
-            log.warning("%s %s failed (%s); retrying", method, path, failure)
+            log.info("%s %s failed (%s); retrying", method, path, failure)
             time.sleep(self._delay(attempt, None))
         if response.status_code >= 400:
             raise error_from_response(response)

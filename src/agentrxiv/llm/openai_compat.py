@@ -31,6 +31,8 @@ DEFAULT_KEY_ENV = "OPENAI_API_KEY"
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 #: Sent when a custom base URL needs no key (the SDK insists on a non-empty one).
 PLACEHOLDER_KEY = "agentrxiv-no-key"
+#: OpenAI reasoning models take max_completion_tokens and reject sampling parameters.
+REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
 
 
 def _retry_after(response: Any) -> float | None:
@@ -98,14 +100,15 @@ class OpenAIChatModel(BackendModel):
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = request.params
+        reasoning = self.model.startswith(REASONING_PREFIXES)
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in request.messages],
-            "temperature": params.temperature,
         }
         optional = {
-            "max_tokens": params.max_tokens,
-            "top_p": params.top_p,
+            "temperature": None if reasoning else params.temperature,
+            "max_completion_tokens" if reasoning else "max_tokens": params.max_tokens,
+            "top_p": None if reasoning else params.top_p,
             "seed": params.seed,
             "stop": list(params.stop) or None,
         }
@@ -123,8 +126,10 @@ class OpenAIChatModel(BackendModel):
 
     def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
         body = self._body(request)
+        # None would mean "no timeout" to the SDK; fall back to the client's timeout instead.
+        body["timeout"] = openai.NOT_GIVEN if timeout is None else timeout
         try:
-            response = self._client.chat.completions.create(**body, timeout=timeout)
+            response = self._client.chat.completions.create(**body)
         except openai.BadRequestError as exc:
             if "response_format" not in body:
                 raise map_openai_error(exc, self.endpoint) from exc
@@ -133,7 +138,7 @@ class OpenAIChatModel(BackendModel):
             self.supports_json_schema = False
             body.pop("response_format")
             try:
-                response = self._client.chat.completions.create(**body, timeout=timeout)
+                response = self._client.chat.completions.create(**body)
             except openai.OpenAIError as inner:
                 raise map_openai_error(inner, self.endpoint) from inner
         except openai.OpenAIError as exc:
