@@ -36,6 +36,7 @@ class FakeOpenAI:
     def __init__(self) -> None:
         self.url = ""
         self.lock = threading.Lock()
+        self.generation = 0
         self.reset()
 
     def reset(self) -> None:
@@ -46,6 +47,8 @@ class FakeOpenAI:
             self.requests: list[dict[str, Any]] = []
             self.in_flight = 0
             self.max_in_flight = 0
+            # Requests still sleeping from an earlier test must not touch this test's counts.
+            self.generation += 1
 
     def then(self, **action: Any) -> FakeOpenAI:
         """Answer the next unscripted request with ``Action(**action)``; chainable."""
@@ -59,16 +62,18 @@ class FakeOpenAI:
         with self.lock:
             return len(self.requests)
 
-    def _next(self, body: dict[str, Any]) -> Action:
+    def _next(self, body: dict[str, Any]) -> tuple[Action, int]:
         with self.lock:
             self.requests.append(body)
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            return self.actions.pop(0) if self.actions else self.default
+            action = self.actions.pop(0) if self.actions else self.default
+            return action, self.generation
 
-    def _done(self) -> None:
+    def _done(self, generation: int) -> None:
         with self.lock:
-            self.in_flight -= 1
+            if generation == self.generation:
+                self.in_flight -= 1
 
     def app(self) -> FastAPI:
         """The ASGI app speaking ``POST /v1/chat/completions``."""
@@ -77,7 +82,7 @@ class FakeOpenAI:
         @app.post("/v1/chat/completions")
         async def completions(request: Request) -> JSONResponse:
             body = await request.json()
-            action = self._next(body)
+            action, generation = self._next(body)
             try:
                 if action.delay:
                     await asyncio.sleep(action.delay)
@@ -93,7 +98,7 @@ class FakeOpenAI:
                     )
                 return JSONResponse(_completion(body, action))
             finally:
-                self._done()
+                self._done(generation)
 
         return app
 

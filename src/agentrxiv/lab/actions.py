@@ -7,7 +7,7 @@ never regex-parsed.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -35,10 +35,30 @@ SectionName = Literal[
 ]
 
 
+# Length bounds stay in validation but leave the schema sent for constrained decoding:
+# llama.cpp turns maxLength 2000 into 2000 repeated grammar rules and refuses (or crashes),
+# and cannot translate regex classes such as \d in patterns.
+GRAMMAR_HOSTILE_KEYS = ("maxLength", "maxItems", "pattern")
+
+
+def grammar_friendly(schema: Any) -> Any:
+    """``schema`` without the keys that blow up grammar-constrained decoding."""
+    if isinstance(schema, dict):
+        return {k: grammar_friendly(v) for k, v in schema.items() if k not in GRAMMAR_HOSTILE_KEYS}
+    if isinstance(schema, list):
+        return [grammar_friendly(v) for v in schema]
+    return schema
+
+
 class Command(BaseModel):
     """Base of all commands: unknown keys are ignored so chatty models still validate."""
 
     model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON schema, without grammar-hostile length bounds (still validated)."""
+        return grammar_friendly(super().model_json_schema(*args, **kwargs))
 
 
 # --- literature review -------------------------------------------------------------------
@@ -184,4 +204,10 @@ class PaperTitle(Command):
     title: str = Field(min_length=3, max_length=200)
 
 
-ReviewCommand = ReviewForm
+class LabReviewForm(ReviewForm):
+    """The NeurIPS review form as a reviewer agent's command."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON schema, without grammar-hostile length bounds (still validated)."""
+        return grammar_friendly(super().model_json_schema(*args, **kwargs))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agentrxiv.archive.schemas import ReviewForm
+from agentrxiv.lab.actions import LabReviewForm
 from agentrxiv.lab.checkpoint import LabState, ReviewRound
 from agentrxiv.lab.phases.report import REVIEW_CHARS
 from agentrxiv.lab.runtime import LabRuntime
@@ -61,7 +62,8 @@ def run(rt: LabRuntime) -> str:
         rt.progress.update(step=f"reviewer {persona}")
         reviewer = rt.agent("reviewer", "review", persona=persona)
         try:
-            current.reviews[persona] = reviewer.act("review", "review", ReviewForm, paper=paper)
+            form = reviewer.act("review", "review", LabReviewForm, paper=paper)
+            current.reviews[persona] = ReviewForm.model_validate(form.model_dump())
         except StructuredOutputError:
             continue  # a reviewer that cannot fill the form gives no review
         rt.checkpoint()
