@@ -68,11 +68,22 @@ def _edit_line(prompt: str, startswith: str, new: list[str]) -> dict[str, Any]:
 def review_form(overall: int = 6) -> dict[str, Any]:
     """A valid NeurIPS review form."""
     return {
-        "summary": "Tests one prompting technique.", "strengths": "Measured.",
-        "weaknesses": "Small sample.", "originality": 2, "quality": 3, "clarity": 3,
-        "significance": 2, "questions": "", "limitations": "n is small",
-        "ethical_concerns": False, "soundness": 3, "presentation": 3, "contribution": 2,
-        "overall": overall, "confidence": 3, "decision": "Accept" if overall >= 5 else "Reject",
+        "summary": "Tests one prompting technique.",
+        "strengths": "Measured.",
+        "weaknesses": "Small sample.",
+        "originality": 2,
+        "quality": 3,
+        "clarity": 3,
+        "significance": 2,
+        "questions": "",
+        "limitations": "n is small",
+        "ethical_concerns": False,
+        "soundness": 3,
+        "presentation": 3,
+        "contribution": 2,
+        "overall": overall,
+        "confidence": 3,
+        "decision": "Accept" if overall >= 5 else "Reject",
     }
 
 
@@ -89,13 +100,18 @@ def default_reply(task: str, prompt: str) -> Any:
         return {"message": f"{task}: let us test a check-your-work instruction."}
     if task == "plan_final":
         return {
-            "title": "Checking answers on MATH-500", "hypothesis": "Checking helps.",
-            "technique_name": "check-work", "technique_instruction": "Solve it and check it.",
-            "samples": 1, "evaluation": "accuracy against zero-shot",
+            "title": "Checking answers on MATH-500",
+            "hypothesis": "Checking helps.",
+            "technique_name": "check-work",
+            "technique_instruction": "Solve it and check it.",
+            "samples": 1,
+            "evaluation": "accuracy against zero-shot",
         }
     if task == "data_prep":
-        return {"code": "from agentrxiv.lab.experiment_api import load_problems\n"
-                        "print('problems', len(load_problems()))\n"}
+        return {
+            "code": "from agentrxiv.lab.experiment_api import load_problems\n"
+            "print('problems', len(load_problems()))\n"
+        }
     if task == "improve":
         return _edit_line(prompt, "INSTRUCTION =", ['INSTRUCTION = "Solve, then check twice."'])
     if task == "repair":
@@ -139,8 +155,11 @@ class LabScript:
             raise SimulatedKill(f"killed at {task}")
         prompt = next(m["content"] for m in reversed(messages) if m["role"] == "user")
         prompt = next(
-            (m["content"] for m in reversed(messages)
-             if m["role"] == "user" and any(k in m["content"] for k in TASK_MARKERS)),
+            (
+                m["content"]
+                for m in reversed(messages)
+                if m["role"] == "user" and any(k in m["content"] for k in TASK_MARKERS)
+            ),
             prompt,
         )
         queue = self.overrides.get(task)

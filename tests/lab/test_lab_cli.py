@@ -20,7 +20,10 @@ def agentrxiv(*args: str, home: Path, timeout: int = 120) -> subprocess.Complete
     env = {**os.environ, "AGENTRXIV_HOME": str(home)}
     return subprocess.run(
         [sys.executable, "-m", "agentrxiv.cli.main", *args],
-        env=env, capture_output=True, text=True, timeout=timeout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -57,8 +60,7 @@ def test_demo_publishes_a_paper_whose_results_match_the_result_file(tmp_path, is
     from agentrxiv.lab.demo import DemoServer
 
     demo_dir = tmp_path / "demo"
-    out = agentrxiv("demo", "--limit", "3", "--dir", str(demo_dir), home=isolated_home,
-                    timeout=900)
+    out = agentrxiv("demo", "--limit", "3", "--dir", str(demo_dir), home=isolated_home, timeout=900)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Real research needs a real model" in out.stdout.replace("\n", " ")
     url = re.search(r"paper URL: (\S+/abs/(\d{4}\.\d{5}))", out.stdout)
@@ -77,7 +79,10 @@ def test_demo_publishes_a_paper_whose_results_match_the_result_file(tmp_path, is
         page = client._send("GET", f"/abs/{paper_id}")
     main = next(r for r in paper.results if r.metric == "accuracy")
     assert (main.value, main.n, main.model) == (
-        result_file["value"], result_file["n"], result_file["model"])
+        result_file["value"],
+        result_file["n"],
+        result_file["model"],
+    )
     assert json.loads(paper.code_files["result.json"]) == result_file
     assert f"{100 * result_file['value']:.1f}%" in paper.body
     assert page.status_code == 200 and paper.title in page.text

@@ -17,8 +17,12 @@ from agentrxiv.lab.runtime import LabPhaseError
 from agentrxiv.llm.errors import StructuredOutputError
 
 PLAN = Plan(
-    title="Checking answers", hypothesis="Checking helps.", technique_name="check-work",
-    technique_instruction="Solve it and check it.", samples=1, evaluation="accuracy",
+    title="Checking answers",
+    hypothesis="Checking helps.",
+    technique_name="check-work",
+    technique_instruction="Solve it and check it.",
+    samples=1,
+    evaluation="accuracy",
 )
 UNMEASURED = (
     "from agentrxiv.lab.experiment_api import write_result\n"
@@ -74,8 +78,14 @@ def test_mle_solver_repairs_crash_gives_up_when_exhausted_and_rejects_unmeasured
     rt.state.plan = PLAN
     lines = experiments.seed_program(rt).splitlines()
     main_line = lines.index("def main():") + 1
-    crash = {"change": {"command": "edit", "start": main_line, "end": main_line,
-                        "lines": [labkit.CRASH_LINE, "def main():"]}}
+    crash = {
+        "change": {
+            "command": "edit",
+            "start": main_line,
+            "end": main_line,
+            "lines": [labkit.CRASH_LINE, "def main():"],
+        }
+    }
     broken = {"change": {"command": "replace", "code": "raise SystemExit(3)\n"}}
     unmeasured = {"change": {"command": "replace", "code": UNMEASURED}}
     labkit.script.override("improve", crash, crash, unmeasured)
@@ -100,7 +110,7 @@ def test_budget_exceeded_stops_with_checkpoint_and_summary(labkit):
         run_lab(rt)
     summary = json.loads((rt.lab_dir / "summary.json").read_text())
     assert "token budget" in summary["stopped_reason"]
-    assert 0 < summary["tokens"]
+    assert summary["tokens"] > 0
     assert not rt.state.finished
 
 
@@ -121,8 +131,7 @@ def test_copilot_notes_rerun_the_phase_with_the_notes(labkit):
     config = labkit.config(lab_name="copilot", mle_solver_steps=0, paper_solver_steps=0)
     rt = labkit.runtime(config)
     answers = ["approve", "notes: compare against chain of thought", "approve"]
-    copilot = Copilot(True, answers, console=__import__("rich.console").console.Console(
-        quiet=True))
+    copilot = Copilot(True, answers, console=__import__("rich.console").console.Console(quiet=True))
     run_lab(rt, copilot)
     assert rt.state.copilot_notes == {"plan": ["compare against chain of thought"]}
     assert labkit.script.tasks.count("plan_final") == 2

@@ -31,22 +31,34 @@ def test_published_paper_matches_result_file_and_next_lab_builds_on_it(labkit, s
     state = first.state
     assert state.published_url.endswith(f"/abs/{state.published_id}")
     result = state.experiments.best().result
-    on_disk = json.loads((first.lab_dir / "runs" / state.experiments.best().id / "result.json")
-                         .read_text()) if state.experiments.best().id != "r1seed" else None
+    on_disk = (
+        json.loads(
+            (first.lab_dir / "runs" / state.experiments.best().id / "result.json").read_text()
+        )
+        if state.experiments.best().id != "r1seed"
+        else None
+    )
     with ArchiveClient(sqlite_server.url) as client:
         paper = client.get(state.published_id)
         reviews = client.reviews(state.published_id)
     main = next(r for r in paper.results if r.metric == "accuracy")
     assert (main.benchmark, main.value, main.n, main.model) == (
-        result["benchmark"], result["value"], result["n"], result["model"])
+        result["benchmark"],
+        result["value"],
+        result["n"],
+        result["model"],
+    )
     assert json.loads(paper.code_files["result.json"]) == result
     assert on_disk is None or on_disk == result
     assert "100.0%" in paper.body and paper.title == state.report.title
     assert sorted(r.reviewer for r in reviews) == sorted(
-        f"first-lab/{p}" for p in labkit.config().reviewers)
+        f"first-lab/{p}" for p in labkit.config().reviewers
+    )
 
-    second = labkit.run(labkit.config(lab_name="second-lab", mle_solver_steps=0,
-                                      paper_solver_steps=0), server=sqlite_server)
+    second = labkit.run(
+        labkit.config(lab_name="second-lab", mle_solver_steps=0, paper_solver_steps=0),
+        server=sqlite_server,
+    )
     assert [p.paper_id for p in second.state.literature.papers] == [state.published_id]
     with ArchiveClient(sqlite_server.url) as client:
         lineage = client.lineage(second.state.published_id)

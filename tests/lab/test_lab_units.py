@@ -19,8 +19,13 @@ from agentrxiv.lab.phases.experiments import apply_change, numbered
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/agentrxiv/lab/example_math500.yaml"
 RESULT = {
-    "benchmark": "math500", "metric": "accuracy", "value": 0.45, "n": 20, "model": "m",
-    "split": "s", "details": {"baseline": {"accuracy": 0.3, "correct": 6, "n": 20}},
+    "benchmark": "math500",
+    "metric": "accuracy",
+    "value": 0.45,
+    "n": 20,
+    "model": "m",
+    "split": "s",
+    "details": {"baseline": {"accuracy": 0.3, "correct": 6, "n": 20}},
 }
 
 
@@ -60,15 +65,19 @@ def test_invalid_yaml_and_missing_file(tmp_path):
 
 
 def test_memory_folds_old_turns_into_bounded_summary():
-    memory = Memory(max_turns=4)
+    memory = Memory(max_turns=4, max_chars=5_000)
     for i in range(50):
+        memory.add("user", f"turn {i}\nshort detail")
+    assert [t["content"][:7] for t in memory.turns] == ["turn 46", "turn 47", "turn 48", "turn 49"]
+    assert "turn 45" in memory.summary and "detail" not in memory.summary
+    for i in range(50, 60):
         memory.add("user", f"turn {i}\n" + "detail " * 2000)
-    assert len(memory.turns) == 4 and memory.turns[-1]["content"].startswith("turn 49")
-    assert "turn 0" not in memory.summary[-200:] and "turn 45" in memory.summary
-    assert len(memory.summary) <= 2_100
+    assert len(memory.turns) == 1 and memory.turns[0]["content"].startswith("turn 59")
+    assert memory.turns[0]["content"].endswith("[... truncated]")
+    assert len(memory.summary) <= 2_100 and "turn 58" in memory.summary
     messages = memory.messages()
     assert messages[0]["content"].startswith("Summary of earlier turns")
-    assert all(len(m["content"]) < 13_000 for m in messages)
+    assert sum(len(m["content"]) for m in messages) < 9_000
 
 
 def test_number_check_keeps_measured_numbers_and_removes_invented_ones():
@@ -80,7 +89,9 @@ def test_number_check_keeps_measured_numbers_and_removes_invented_ones():
         assert kept in clean
     assert "97.3" not in clean and "0.52" not in clean
     assert strip_unsupported_numbers("Figure 2 shows step 3.", allowed) == (
-        "Figure 2 shows step 3.", 0)
+        "Figure 2 shows step 3.",
+        0,
+    )
 
 
 def test_apply_change_edits_replaces_and_reports_errors():
@@ -96,7 +107,8 @@ def test_apply_change_edits_replaces_and_reports_errors():
 
 def test_literature_command_union_validates_and_rejects():
     ok = LiteratureCommand.model_validate_json(
-        '{"action": {"command": "add", "paper_id": "2611.00001", "notes": "n"}}')
+        '{"action": {"command": "add", "paper_id": "2611.00001", "notes": "n"}}'
+    )
     assert ok.action.command == "add"
     with pytest.raises(ValueError):
         LiteratureCommand.model_validate_json('{"action": {"command": "add", "paper_id": "x"}}')

@@ -199,6 +199,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.engine = db.engine
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 

@@ -7,14 +7,10 @@ computed before the transaction opens so that no write lock is held while it run
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.exc import IntegrityError
@@ -38,6 +34,12 @@ from agentrxiv.archive.schemas import (
     ReviewForm,
     ReviewPublic,
 )
+from agentrxiv.archive.submission import (
+    PreparedVersion,
+    check_storable_text,
+    index_version,
+    prepare,
+)
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion, ParentLink, Result, Review, utcnow
 from agentrxiv.errors import ArchiveError, ConflictError, ForbiddenError, NotFoundError
 
@@ -55,31 +57,6 @@ SUMMARY_COLUMNS = (
     PaperVersion.authors,
     PaperVersion.categories,
 )
-
-
-# ---------------------------------------------------------------- search index hooks
-
-
-def _search_index() -> Any:
-    """The search helper's index module, or None while it does not exist."""
-    try:
-        from agentrxiv.archive.search import index
-    except ImportError:
-        return None
-    return index
-
-
-def prepare_embedding(text_fields: dict[str, str]) -> bytes | None:
-    """Embed a version's text before the write transaction (None when search has no hook)."""
-    hook = getattr(_search_index(), "prepare_embedding", None)
-    return hook(text_fields) if hook else None
-
-
-def index_version(session: Session, version: PaperVersion, replaced: PaperVersion | None) -> None:
-    """Add ``version`` to the search index (inside the write transaction)."""
-    hook = getattr(_search_index(), "index_version", None)
-    if hook:
-        hook(session, version, replaced)
 
 
 # ---------------------------------------------------------------- conversions
@@ -142,71 +119,6 @@ def to_public(session: Session, paper: Paper, version: PaperVersion) -> PaperPub
 
 
 # ---------------------------------------------------------------- writes
-
-
-@dataclass
-class PreparedVersion:
-    """A validated submission with everything computed outside the transaction."""
-
-    data: PaperCreate
-    pdf: bytes | None
-    authors_text: str
-    embedding: bytes | None
-
-
-def decode_pdf(pdf_base64: str | None) -> bytes | None:
-    """Decode and check an uploaded PDF (422 when it is not base64 or not a PDF)."""
-    if pdf_base64 is None:
-        return None
-    try:
-        pdf = base64.b64decode(pdf_base64, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise ArchiveError("pdf_base64 is not valid base64", status=422) from exc
-    if not pdf.startswith(b"%PDF"):
-        raise ArchiveError("pdf_base64 does not decode to a PDF (no %PDF header)", status=422)
-    return pdf
-
-
-def authors_text(authors: Iterable[Author]) -> str:
-    """Author names, labs and models flattened for keyword search."""
-    words: list[str] = []
-    for author in authors:
-        words.extend([author.name, author.lab, *author.models])
-    return " ".join(w for w in words if w)
-
-
-def check_storable_text(value: Any, where: str = "request") -> None:
-    """422 for text a database cannot store: NUL characters or lone surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ArchiveError(f"{where} contains a NUL character", status=422)
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ArchiveError(f"{where} is not valid Unicode text", status=422) from exc
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_storable_text(key, where)
-            check_storable_text(item, f"{where}.{key}" if where != "request" else str(key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_storable_text(item, f"{where}.{index}")
-
-
-def prepare(data: PaperCreate, embed: bool = True) -> PreparedVersion:
-    """Validate the PDF and compute search text and embedding before any lock is taken."""
-    check_storable_text(data.model_dump())
-    pdf = decode_pdf(data.pdf_base64)
-    names = authors_text(data.authors)
-    fields = {
-        "title": data.title,
-        "abstract": data.abstract,
-        "authors": names,
-        "categories": " ".join(data.categories),
-        "body": data.body,
-    }
-    embedding = prepare_embedding(fields) if embed else None
-    return PreparedVersion(data=data, pdf=pdf, authors_text=names, embedding=embedding)
 
 
 @contextmanager
@@ -345,7 +257,9 @@ def create_review(
         session.add(review)
         session.flush()
         public = _review_public(review, paper_id, version.version)
-    log.info("review of %sv%d by %s (%s)", paper_id, public.version, data.reviewer, principal)
+    log.info(
+        "review of %sv%d by %s (%s)", paper_id, public.version, data.reviewer, principal.lab_name
+    )
     return public
 
 

@@ -46,6 +46,10 @@ class EvaluationStopped(AgentrxivError):
         self.report = report
 
 
+class Interrupted(AgentrxivError):
+    """The user interrupted the run (Ctrl-C)."""
+
+
 def is_fatal(error: BaseException) -> bool:
     """Whether ``error`` ends the whole run rather than one problem."""
     return isinstance(error, FATAL_ERRORS) or bool(getattr(error, "fatal", False))
@@ -131,6 +135,35 @@ def _record(problem: Problem, attempt: _Attempt) -> ProblemRecord:
     return record
 
 
+def _collect(
+    pending: dict[Future[_Attempt], int],
+    problems: list[Problem],
+    by_index: dict[int, ProblemRecord],
+    progress: Callable[[ProblemRecord], None] | None,
+) -> BaseException | None:
+    """Grade attempts as they finish. After a fatal error the queued problems are cancelled
+    and those already running are still collected; returns the first fatal error."""
+    fatal: BaseException | None = None
+    while pending:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        for future in done:
+            index = pending.pop(future)
+            if future.cancelled():
+                continue
+            attempt = future.result()
+            if attempt.error is not None and is_fatal(attempt.error):
+                fatal = fatal or attempt.error
+                continue
+            record = _record(problems[index], attempt)
+            by_index[index] = record
+            if progress is not None:
+                progress(record)
+        if fatal is not None:
+            for future in pending:
+                future.cancel()
+    return fatal
+
+
 def evaluate(
     technique: Technique | str,
     model: ChatModel,
@@ -151,29 +184,18 @@ def evaluate(
     info.update(metadata or {})
     started = time.perf_counter()
     by_index: dict[int, ProblemRecord] = {}
-    fatal: BaseException | None = None
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="bench") as pool:
         pending: dict[Future[_Attempt], int] = {
             pool.submit(_attempt, solve, problem, model, tag): index
             for index, problem in enumerate(problems)
         }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                index = pending.pop(future)
-                if future.cancelled():
-                    continue
-                attempt = future.result()
-                if attempt.error is not None and is_fatal(attempt.error):
-                    fatal = fatal or attempt.error
-                    continue
-                record = _record(problems[index], attempt)
-                by_index[index] = record
-                if progress is not None:
-                    progress(record)
-            if fatal is not None:
-                for future in pending:
-                    future.cancel()
+        try:
+            fatal = _collect(pending, problems, by_index, progress)
+        except KeyboardInterrupt:
+            fatal = Interrupted("interrupted by the user")
+        finally:
+            for future in pending:  # queued problems never start after a stop
+                future.cancel()
     records = [by_index[i] for i in sorted(by_index)]
     report = build_report(records, time.perf_counter() - started, info)
     if fatal is not None:

@@ -121,6 +121,7 @@ class LabConfig(_Strict):
     max_tokens: int = Field(default=512, ge=16, description="Completion cap per agent call.")
     temperature: float = Field(default=0.0, ge=0, le=2)
     memory_turns: int = Field(default=8, ge=2, le=200)
+    memory_chars: int = Field(default=12_000, ge=500, description="Verbatim history bound.")
 
     @field_validator("reviewers")
     @classmethod

@@ -19,6 +19,7 @@ class Memory(BaseModel):
     """An agent's history in one phase; serialisable so checkpoints keep it."""
 
     max_turns: int = Field(default=8, ge=2)
+    max_chars: int = Field(default=12_000, ge=500, description="Bound on the verbatim turns.")
     summary: str = ""
     turns: list[dict[str, str]] = Field(default_factory=list)
 
@@ -27,7 +28,9 @@ class Memory(BaseModel):
         if len(content) > TURN_CHARS:
             content = content[:TURN_CHARS] + "\n[... truncated]"
         self.turns.append({"role": role, "content": content})
-        while len(self.turns) > self.max_turns:
+        while len(self.turns) > self.max_turns or (
+            len(self.turns) > 1 and sum(len(t["content"]) for t in self.turns) > self.max_chars
+        ):
             self._fold(self.turns.pop(0))
 
     def _fold(self, turn: dict[str, str]) -> None:

@@ -82,7 +82,7 @@ class LabRuntime:
             retries=self.config.structured_retries,
             max_tokens=self.config.max_tokens,
             temperature=self.config.temperature,
-            memory=Memory(max_turns=self.config.memory_turns),
+            memory=Memory(max_turns=self.config.memory_turns, max_chars=self.config.memory_chars),
             persona=persona,
         )
         self.agents_used.append(agent)

@@ -1,1 +1,2 @@
-"""HTTP routes, one module per family: papers (JSON API), search, arxiv (arXiv API), feeds (Atom, BibTeX), pages (HTML)."""
+"""HTTP routes, one module per family: papers (JSON API), search, arxiv (arXiv API),
+feeds (Atom, BibTeX), pages (HTML)."""

@@ -99,9 +99,13 @@ def candidates(session: Session, filters: SearchFilters) -> Candidates:
     if filters.active:
         allowed = set(session.scalars(filtered_versions_query(filters)))
         return Candidates(allowed=allowed, blocked=set())
-    withdrawn = (
-        select(PaperVersion.id)
-        .join(Paper, Paper.id == PaperVersion.paper_id)
-        .where(Paper.withdrawn == true(), PaperVersion.is_latest == true())
+    # Two indexed lookups: joining first makes SQLite walk every latest version.
+    withdrawn = list(session.scalars(select(Paper.id).where(Paper.withdrawn == true())))
+    if not withdrawn:
+        return Candidates(allowed=None, blocked=set())
+    blocked = session.scalars(
+        select(PaperVersion.id).where(
+            PaperVersion.paper_id.in_(withdrawn), PaperVersion.is_latest == true()
+        )
     )
-    return Candidates(allowed=None, blocked=set(session.scalars(withdrawn)))
+    return Candidates(allowed=None, blocked=set(blocked))

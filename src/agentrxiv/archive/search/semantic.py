@@ -4,12 +4,13 @@ processes sharing one database stay correct without embedding any paper again.
 
 Each refresh reads only version ids above what the matrix holds (plus a short window below,
 for PostgreSQL transactions that commit out of id order) and compares the number of latest
-versions with the database's, reloading everything if they ever disagree."""
+versions with the database's, reloading everything if it ever holds fewer."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,6 +24,8 @@ from agentrxiv.archive.tables import PaperVersion
 log = logging.getLogger(__name__)
 
 RESCAN_WINDOW = 256
+# How often the (index-scanning) count of latest versions double-checks the matrix.
+RECOUNT_SECONDS = 10.0
 _LOAD_BATCH = 2_000
 
 
@@ -38,6 +41,7 @@ class EmbeddingMatrix:
     latest_of_paper: dict[str, int] = field(default_factory=dict)
     seen: set[int] = field(default_factory=set)
     max_seen: int = 0
+    next_recount: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _append(self, version_id: int, vector: np.ndarray) -> None:
@@ -83,6 +87,16 @@ class EmbeddingMatrix:
 
     def refresh(self, session: Session) -> None:
         """Bring the matrix up to date with the database (cheap when nothing changed)."""
+        # Counted first: papers are never deleted, so a writer committing during this
+        # refresh can only make the matrix hold more than the count, never less.
+        latest_count = 0
+        if time.monotonic() >= self.next_recount:
+            self.next_recount = time.monotonic() + RECOUNT_SECONDS
+            latest_count = session.scalar(
+                select(func.count())
+                .select_from(PaperVersion)
+                .where(PaperVersion.is_latest == true())
+            )
         max_id = session.scalar(select(func.max(PaperVersion.id))) or 0
         if max_id < self.max_seen:
             self._reset()  # the database was recreated under us
@@ -100,18 +114,15 @@ class EmbeddingMatrix:
         self.max_seen = max(self.max_seen, max_id)
         if new_latest:
             self._load(session, new_latest)
-        latest_count = session.scalar(
-            select(func.count()).select_from(PaperVersion).where(PaperVersion.is_latest == true())
-        )
-        if latest_count != len(self.latest_of_paper):
-            log.info("embedding matrix out of step with the database; reloading")
+        if len(self.latest_of_paper) < (latest_count or 0):
+            log.info("embedding matrix missed committed versions; reloading")
             self._reset()
             self._full_load(session)
 
     def _reset(self) -> None:
         fresh = EmbeddingMatrix()
         self.vectors, self.version_ids, self.alive = fresh.vectors, fresh.version_ids, fresh.alive
-        self.size, self.max_seen = 0, 0
+        self.size, self.max_seen, self.next_recount = 0, 0, 0.0
         self.row_of_version, self.latest_of_paper, self.seen = {}, {}, set()
 
     def _full_load(self, session: Session) -> None:

@@ -1,5 +1,6 @@
 """Search indexes: full text (SQLite FTS5 ``paper_fts`` / PostgreSQL ``search_vector`` with
-a GIN index) and ``paper_categories``, filled from the latest versions already stored.
+a GIN index), ``paper_categories`` (filled from the latest versions already stored) and an
+index on ``papers.withdrawn``.
 
 Revision ID: 0002_search
 Revises: 0001_initial
@@ -37,6 +38,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("category", "version_id"),
     )
     op.create_index("ix_paper_categories_version_id", "paper_categories", ["version_id"])
+    # Every search excludes withdrawn papers; without an index that is a scan of papers.
+    op.create_index("ix_papers_withdrawn", "papers", ["withdrawn"])
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
             "INSERT INTO paper_categories (category, version_id) "
@@ -75,5 +78,6 @@ def downgrade() -> None:
         op.execute("ALTER TABLE paper_versions DROP COLUMN IF EXISTS search_vector")
     else:
         op.execute("DROP TABLE IF EXISTS paper_fts")
+    op.drop_index("ix_papers_withdrawn", table_name="papers")
     op.drop_index("ix_paper_categories_version_id", table_name="paper_categories")
     op.drop_table("paper_categories")
