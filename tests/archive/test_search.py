@@ -373,3 +373,21 @@ def test_embed_on_write_off_still_keyword_searchable(
         hybrid = search(session, "tides", "hybrid")
     assert [h.id for h in hybrid.items] == [paper]
     assert hybrid.total == 1
+
+
+def test_matrix_reloads_when_it_missed_a_version(
+    small_archive: tuple[Database, Principal],
+) -> None:
+    from agentrxiv.archive.search import semantic
+
+    db, principal = small_archive
+    paper = _create(db, principal, "Tidal forces", "Moons raise tides on oceans.")
+    with db.read() as session:
+        assert search(session, "moon tides", "semantic").items[0].id == paper
+        matrix = semantic._matrix_of(session)
+        # As if the version had committed out of id order, beyond the rescan window.
+        version_id = matrix.latest_of_paper.pop(paper)
+        matrix._drop(version_id)
+        matrix.next_recount = 0.0
+    with db.read() as session:
+        assert [h.id for h in search(session, "moon tides", "semantic").items] == [paper]

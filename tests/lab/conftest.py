@@ -16,6 +16,7 @@ from agentrxiv.bench.math500 import load_math500, sample_path
 from agentrxiv.lab.config import LabConfig, parse_config
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
+from agentrxiv.llm.base import ChatResult
 from agentrxiv.llm.scripted import register_script, unregister_script
 
 TASK_MARKERS = {
@@ -168,7 +169,7 @@ class LabScript:
             reply = default_reply(task, prompt)
         if isinstance(reply, BaseException):
             raise reply
-        return reply if isinstance(reply, str) else json.dumps(reply)
+        return reply if isinstance(reply, str | ChatResult) else json.dumps(reply)
 
 
 def target_responder(problems: dict[str, str]) -> Callable[[list[dict[str, str]]], str]:

@@ -4,16 +4,19 @@ paper back, co-pilot notes."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
+from rich.console import Console
 
 from agentrxiv.errors import BudgetExceededError
-from agentrxiv.lab.actions import Plan
+from agentrxiv.lab.actions import Plan, WriteSection
 from agentrxiv.lab.copilot import Copilot
 from agentrxiv.lab.loop import run_lab
 from agentrxiv.lab.phases import experiments, literature, plan
 from agentrxiv.lab.runtime import LabPhaseError
+from agentrxiv.llm.base import ChatResult
 from agentrxiv.llm.errors import StructuredOutputError
 
 PLAN = Plan(
@@ -72,6 +75,28 @@ def test_structured_output_error_is_raised_when_exhausted(labkit):
     assert agent.stats.failures == 1 and labkit.script.tasks.count("plan_final") == 3
 
 
+def test_reply_cut_off_by_token_cap_is_salvaged_without_retry(labkit):
+    cut = ChatResult(
+        text='{"text": "Checking answers is cheap and', model="", finish_reason="length"
+    )
+    labkit.script.override("write_section", cut)
+    rt = labkit.runtime(labkit.config(lab_name="salvage"))
+    agent = rt.agent("phd", "report")
+    reply = agent.act(
+        "report",
+        "write_section",
+        WriteSection,
+        section="methods",
+        plan="",
+        results="",
+        interpretation="",
+        literature="",
+        notes=[],
+    )
+    assert reply.text == "Checking answers is cheap and"
+    assert agent.stats.salvaged == 1 and labkit.script.tasks == ["write_section"]
+
+
 def test_mle_solver_repairs_crash_gives_up_when_exhausted_and_rejects_unmeasured(labkit):
     config = labkit.config(lab_name="mle", mle_candidates=3, mle_max_repairs=1)
     rt = labkit.runtime(config)
@@ -127,12 +152,17 @@ def test_reviewers_send_paper_back_to_planning_with_their_reviews(labkit):
     assert labkit.script.tasks.count("review") == 6
 
 
-def test_copilot_notes_rerun_the_phase_with_the_notes(labkit):
+def test_copilot_notes_rerun_the_phase_with_the_notes_and_progress_is_shown(labkit):
     config = labkit.config(lab_name="copilot", mle_solver_steps=0, paper_solver_steps=0)
     rt = labkit.runtime(config)
     answers = ["approve", "notes: compare against chain of thought", "approve"]
-    copilot = Copilot(True, answers, console=__import__("rich.console").console.Console(quiet=True))
-    run_lab(rt, copilot)
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    copilot = Copilot(True, answers, console=console)
+    run_lab(rt, copilot, console)
     assert rt.state.copilot_notes == {"plan": ["compare against chain of thought"]}
     assert labkit.script.tasks.count("plan_final") == 2
     assert [a.action for _, a in copilot.log][:3] == ["approve", "notes", "approve"]
+    shown = screen.getvalue()
+    assert "co-pilot: plan" in shown and "check-work" in shown  # the plan artifact
+    assert "agent lab copilot" in shown and "tokens" in shown  # the live progress view

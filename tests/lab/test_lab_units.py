@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from agentrxiv.errors import ConfigError
-from agentrxiv.lab.actions import EditProgram, LiteratureCommand, ReplaceProgram
+from agentrxiv.lab.actions import (
+    EditProgram,
+    EditSection,
+    LabReviewForm,
+    LiteratureCommand,
+    ReplaceProgram,
+    WriteSection,
+)
 from agentrxiv.lab.agents import REVIEWER_PERSONAS, ROLES, load_prompts, render
 from agentrxiv.lab.checkpoint import LabState, load_state, save_state
 from agentrxiv.lab.config import PHASES, load_config, parse_config
@@ -16,6 +23,7 @@ from agentrxiv.lab.copilot import load_answers, parse_answer
 from agentrxiv.lab.memory import Memory
 from agentrxiv.lab.paper import REMOVED, allowed_numbers, strip_unsupported_numbers
 from agentrxiv.lab.phases.experiments import apply_change, numbered
+from agentrxiv.lab.salvage import salvage
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "src/agentrxiv/lab/example_math500.yaml"
 RESULT = {
@@ -146,3 +154,18 @@ def test_every_prompt_file_renders_strictly():
     assert set(load_prompts("reviewer")["personas"]) == set(REVIEWER_PERSONAS)
     with pytest.raises(ConfigError, match="not given"):
         render("{{ missing }}")
+
+
+def test_salvage_recovers_commands_cut_off_by_the_token_cap():
+    assert salvage('{"text": "Checking answers hel', WriteSection).text == "Checking answers hel"
+    review = salvage(
+        '{"originality": 2, "quality": 3, "clarity": 3, "significance": 2, "soundness": 3, '
+        '"presentation": 3, "contribution": 2, "overall": 5, "confidence": 3, '
+        '"decision": "Accept", "summary": "a long summary that never en',
+        LabReviewForm,
+    )
+    assert review.overall == 5 and review.to_form().summary.startswith("a long summary")
+    assert salvage('{"overall": 5, "summ', LabReviewForm) is None  # scores missing: no
+    assert salvage("no json here", WriteSection) is None
+    cut_in_key = '{"section": "results", "text": "ok", "te'
+    assert salvage(cut_in_key, EditSection).text == "ok"

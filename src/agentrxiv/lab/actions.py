@@ -204,10 +204,27 @@ class PaperTitle(Command):
     title: str = Field(min_length=3, max_length=200)
 
 
-class LabReviewForm(ReviewForm):
-    """The NeurIPS review form as a reviewer agent's command."""
+class LabReviewForm(Command):
+    """The NeurIPS review form as a reviewer's command: scores first, so a reply cut off
+    inside the free text still carries every score (see ``lab.salvage``)."""
 
-    @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        """The JSON schema, without grammar-hostile length bounds (still validated)."""
-        return grammar_friendly(super().model_json_schema(*args, **kwargs))
+    originality: int = Field(ge=1, le=4)
+    quality: int = Field(ge=1, le=4)
+    clarity: int = Field(ge=1, le=4)
+    significance: int = Field(ge=1, le=4)
+    soundness: int = Field(ge=1, le=4)
+    presentation: int = Field(ge=1, le=4)
+    contribution: int = Field(ge=1, le=4)
+    overall: int = Field(ge=1, le=10)
+    confidence: int = Field(ge=1, le=5)
+    decision: Literal["Accept", "Reject"]
+    ethical_concerns: bool = False
+    summary: str = Field(default="", max_length=20_000)
+    strengths: str = Field(default="", max_length=20_000)
+    weaknesses: str = Field(default="", max_length=20_000)
+    questions: str = Field(default="", max_length=20_000)
+    limitations: str = Field(default="", max_length=20_000)
+
+    def to_form(self) -> ReviewForm:
+        """The archive's review form."""
+        return ReviewForm.model_validate(self.model_dump())

@@ -8,7 +8,7 @@ for a validated command with a bounded retry.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any, TypeVar
@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from agentrxiv.errors import ConfigError
 from agentrxiv.lab.memory import Memory
-from agentrxiv.llm.base import ChatModel, Message
+from agentrxiv.lab.salvage import salvage
+from agentrxiv.llm.base import ChatModel, ChatResult, Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -51,10 +52,33 @@ def render(template: str, **context: Any) -> str:
 
 @dataclass
 class ActStats:
-    """Counts of agent actions: how many, and how many ran out of retries."""
+    """Counts of agent actions: how many, how many ran out of retries, how many were
+    recovered from a reply cut off by the token cap."""
 
     actions: int = 0
     failures: int = 0
+    salvaged: int = 0
+
+
+class _Salvaging(ChatModel):
+    """Passes calls through; a reply cut off by the token cap is replaced by the command
+    salvaged from it when that validates, so no retry is spent on it."""
+
+    def __init__(self, inner: ChatModel, schema: type[BaseModel]) -> None:
+        self.inner, self.schema = inner, schema
+        self.spec = inner.spec
+        self.salvaged = 0
+
+    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+        """Forward one call, salvaging a truncated reply."""
+        result = self.inner.chat(messages, **kwargs)
+        if result.finish_reason != "length":
+            return result
+        fixed = salvage(result.text, self.schema)
+        if fixed is None:
+            return result
+        self.salvaged += 1
+        return replace(result, text=fixed.model_dump_json())
 
 
 @dataclass
@@ -93,14 +117,16 @@ class Agent:
         return render(tasks[task], **{**self.common, **context})
 
     def act(self, phase: str, task: str, schema: type[T], **context: Any) -> T:
-        """Ask for one validated command; raises ``StructuredOutputError`` when exhausted."""
+        """Ask for one validated command; raises ``StructuredOutputError`` when exhausted.
+        A reply cut off by the token cap is salvaged when possible (no retry needed)."""
         user = self.prompt(task, **context)
         messages: list[Message] = [{"role": "system", "content": self.system_prompt()}]
         messages += self.memory.messages()
         messages.append({"role": "user", "content": user})
         self.stats.actions += 1
+        model = _Salvaging(self.model, schema)
         try:
-            reply = self.model.structured(
+            reply = model.structured(
                 messages,
                 schema,
                 retries=self.retries,
@@ -111,6 +137,8 @@ class Agent:
         except Exception:
             self.stats.failures += 1
             raise
+        finally:
+            self.stats.salvaged += model.salvaged
         self.memory.add("user", user)
         self.memory.add("assistant", reply.model_dump_json())
         return reply

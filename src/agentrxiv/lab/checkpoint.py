@@ -111,6 +111,7 @@ class PhaseSummary(BaseModel):
     calls: int = 0
     actions: int = 0
     failed_actions: int = 0
+    salvaged_actions: int = 0
     outcome: str = ""
 
 

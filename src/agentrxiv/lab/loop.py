@@ -153,6 +153,7 @@ def _run_phase(rt: LabRuntime, phase: str, copilot: Copilot) -> None:
             agents = rt.agents_used[first_agent:]
             summary.actions += sum(a.stats.actions for a in agents)
             summary.failed_actions += sum(a.stats.failures for a in agents)
+            summary.salvaged_actions += sum(a.stats.salvaged for a in agents)
             summary.seconds += spent
             rt.state.elapsed_s += spent
             rt.checkpoint()

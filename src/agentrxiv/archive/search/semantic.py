@@ -3,8 +3,8 @@ from the database once and brought up to date cheaply before each query, so seve
 processes sharing one database stay correct without embedding any paper again.
 
 Each refresh reads only version ids above what the matrix holds (plus a short window below,
-for PostgreSQL transactions that commit out of id order) and compares the number of latest
-versions with the database's, reloading everything if it ever holds fewer."""
+for PostgreSQL transactions that commit out of id order); at most every 10 seconds it also
+compares the number of latest versions with the database's, reloading if it holds fewer."""
 
 from __future__ import annotations
 

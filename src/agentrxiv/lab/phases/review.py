@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentrxiv.archive.schemas import ReviewForm
 from agentrxiv.lab.actions import LabReviewForm
 from agentrxiv.lab.checkpoint import LabState, ReviewRound
 from agentrxiv.lab.phases.report import REVIEW_CHARS
@@ -63,7 +62,7 @@ def run(rt: LabRuntime) -> str:
         reviewer = rt.agent("reviewer", "review", persona=persona)
         try:
             form = reviewer.act("review", "review", LabReviewForm, paper=paper)
-            current.reviews[persona] = ReviewForm.model_validate(form.model_dump())
+            current.reviews[persona] = form.to_form()
         except StructuredOutputError:
             continue  # a reviewer that cannot fill the form gives no review
         rt.checkpoint()
