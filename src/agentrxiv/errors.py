@@ -1,14 +1,14 @@
 """The exception family shared by every sub-package.
 
-    AgentrxivError(message, hint)        safe to show a user; the CLI prints it on one line
-    ├── ConfigError                      bad settings, flags or files
-    ├── ArchiveError(status)             the preprint server refused a request (4xx)
-    │   ├── NotFoundError                404
-    │   ├── AuthError                    401 / 403
-    │   ├── ConflictError                409
-    │   └── PayloadTooLargeError         413
-    ├── LLMError                         model access (see agentrxiv.llm.errors)
-    └── BudgetExceededError              a token, dollar or time budget ran out
+AgentrxivError(message, hint)        safe to show a user; the CLI prints it on one line
+├── ConfigError                      bad settings, flags or files
+├── ArchiveError(status)             the preprint server refused a request (4xx)
+│   ├── NotFoundError                404
+│   ├── AuthError                    401 (ForbiddenError: 403)
+│   ├── ConflictError                409
+│   └── PayloadTooLargeError         413
+├── LLMError                         model access (see agentrxiv.llm.errors)
+└── BudgetExceededError              a token, dollar or time budget ran out
 """
 
 from __future__ import annotations
