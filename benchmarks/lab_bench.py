@@ -91,14 +91,19 @@ def one_run(root: Path, model: str, limit: int | None, record: bool) -> dict[str
             base = get_model(spec, ledger=rt_box[0].ledger, cache=False)
             return Recorder(base) if record else base
 
+        timed = TimedRunner(None)  # the sandbox runner needs the runtime's ledger: set below
         rt = build_runtime(
-            config, resume=False, model_factory=factory, archive=archive, archive_url=server.url
+            config,
+            resume=False,
+            model_factory=factory,
+            runner=timed,
+            archive=archive,
+            archive_url=server.url,
         )
         rt_box.append(rt)
         from agentrxiv.lab.loop import default_runner
 
-        timed = TimedRunner(default_runner(rt))
-        rt.runner = timed
+        timed.inner = default_runner(rt)
         started = time.perf_counter()
         state = run_lab(rt)
         wall = time.perf_counter() - started

@@ -214,6 +214,73 @@ def reference_latency(db: Database, query: str) -> float:
     return (time.perf_counter() - start) * 1000
 
 
+MODES = ("keyword", "semantic", "hybrid", "query embedding alone")
+
+
+def measure(db: Database, queries: list[str], size: int, label: str) -> list[object]:
+    """Time every mode (and the query embedding alone); print and return a table row."""
+    latency = {m: _time_queries(db, queries, m) for m in MODES[:3]}
+    latency[MODES[3]] = _time_embedding(queries)
+    row: list[object] = [size, label]
+    for m in MODES:
+        row += [f"{_percentile(latency[m], 50):.1f}", f"{_percentile(latency[m], 95):.1f}"]
+    summary = ", ".join(
+        f"{m} p50 {_percentile(latency[m], 50):.1f} ms p95 {_percentile(latency[m], 95):.1f} ms"
+        for m in MODES
+    )
+    print(f"size {size}: ingest {label}; {summary}", flush=True)
+    return row
+
+
+def print_table(rows: list[list[object]], reference: tuple[int, float, float] | None) -> None:
+    """The Markdown table, the reference ratio and the machine's load."""
+    print(
+        "\n| papers | ingest papers/s (embedding) | keyword p50 | p95 | semantic p50 | p95 |"
+        " hybrid p50 | p95 | query embedding alone p50 | p95 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+    if reference:
+        size, ref_ms, ours = reference
+        print(
+            f"\nReference (embed every paper at query time) at {size} papers: "
+            f"{ref_ms:.0f} ms/query vs our semantic {ours:.1f} ms: {ref_ms / ours:.0f}x slower."
+        )
+    print(
+        f"Latencies in ms, query embedding included; load average at end "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
+    )
+
+
+def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> None:
+    """Grow the database through ``args.sizes``, measuring at each size."""
+    with db.write() as session:
+        owner = get_or_create_lab(session, "bench-lab")
+        lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=False)
+    queries = [gen.query() for _ in range(args.queries)]
+    deadline = time.monotonic() + (args.budget_minutes * 60 or float("inf"))
+    rows, have, reference = [], 0, None
+    for size in [int(s) for s in args.sizes.split(",")]:
+        mode = "single" if have == 0 else "batched"
+        if size > args.real_embeddings_up_to:
+            mode = "synthetic"
+        done, rate = ingest(db, lab, gen, size - have, args.batch, mode, deadline)
+        if done == 0:
+            break
+        have += done
+        if have < size:
+            print(f"time budget spent: stopped at {have} papers instead of {size}", flush=True)
+        rows.append(measure(db, queries, have, f"{rate:.1f} ({mode})"))
+        if reference is None:
+            ref = statistics.median(
+                reference_latency(db, q) for q in queries[: args.reference_queries]
+            )
+            reference = (have, ref, float(rows[-1][4]))
+            print(f"reference at {have}: {ref:.0f} ms per query", flush=True)
+    print_table(rows, reference)
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -228,8 +295,10 @@ def main() -> None:
     parser.add_argument(
         "--budget-minutes", type=float, default=0, help="stop ingesting after this (0: never)"
     )
+    parser.add_argument(
+        "--measure-only", action="store_true", help="only time searches on the existing --db"
+    )
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
 
     OUT.mkdir(exist_ok=True)
     url = args.db
@@ -240,71 +309,23 @@ def main() -> None:
         url = f"sqlite:///{path}"
     migrate(url)
     db = Database(url)
-    with db.write() as session:
-        owner = get_or_create_lab(session, "bench-lab")
-        lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=False)
     gen = CorpusGenerator(args.seed, args.body_words)
-    queries = [gen.query() for _ in range(args.queries)]
     get_embedder().encode_one("warm up")
     print(
         f"# search benchmark: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
         f"db {db.dialect}, body {args.body_words} words, {args.queries} queries/mode\n"
     )
-    deadline = time.monotonic() + (args.budget_minutes * 60 or float("inf"))
-    rows, have, reference_ratio = [], 0, None
-    for size in sizes:
-        count = size - have
-        mode = "single" if have == 0 else "batched"
-        if size > args.real_embeddings_up_to:
-            mode = "synthetic"
-        done, rate = ingest(db, lab, gen, count, args.batch, mode, deadline)
-        if done == 0:
-            break
-        have += done
-        if have < size:
-            print(f"time budget spent: stopped at {have} papers instead of {size}", flush=True)
-        size = have
-        latency = {m: _time_queries(db, queries, m) for m in ("keyword", "semantic", "hybrid")}
-        latency["query embedding alone"] = _time_embedding(queries)
-        row = [size, f"{rate:.1f} ({mode})"]
-        for m in ("keyword", "semantic", "hybrid", "query embedding alone"):
-            row += [f"{_percentile(latency[m], 50):.1f}", f"{_percentile(latency[m], 95):.1f}"]
-        rows.append(row)
-        print(
-            f"size {size}: ingest {rate:.1f} papers/s ({mode}); "
-            + ", ".join(
-                f"{m} p50 {_percentile(latency[m], 50):.1f} ms "
-                f"p95 {_percentile(latency[m], 95):.1f} ms"
-                for m in latency
-            ),
-            flush=True,
-        )
-        if reference_ratio is None:
-            ref = [reference_latency(db, q) for q in queries[: args.reference_queries]]
-            ours = statistics.median(latency["semantic"])
-            reference_ratio = (statistics.median(ref), ours)
-            print(
-                f"reference at {size}: median {statistics.median(ref):.0f} ms per query "
-                f"({len(ref)} queries) = {statistics.median(ref) / ours:.0f}x our semantic "
-                f"p50 {ours:.1f} ms",
-                flush=True,
-            )
-    print(
-        "\n| papers | ingest papers/s (embedding) | keyword p50 | p95 | semantic p50 | p95 |"
-        " hybrid p50 | p95 | query embedding alone p50 | p95 |"
-    )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(str(cell) for cell in row) + " |")
-    ref_ms, ours = reference_ratio
-    print(
-        f"\nReference (embed every paper at query time) at {sizes[0]} papers: "
-        f"{ref_ms:.0f} ms/query vs our semantic {ours:.1f} ms: {ref_ms / ours:.0f}x slower."
-    )
-    print(
-        f"Latencies in ms, query embedding included; load average at end "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
-    )
+    if args.measure_only:
+        from sqlalchemy import func, select
+
+        from agentrxiv.archive.tables import Paper
+
+        with db.read() as session:
+            size = session.scalar(select(func.count()).select_from(Paper)) or 0
+        queries = [gen.query() for _ in range(args.queries)]
+        print_table([measure(db, queries, size, "(measured only)")], None)
+    else:
+        run_growth(args, db, gen)
     db.dispose()
     sys.stdout.flush()
 

@@ -21,7 +21,12 @@ from agentrxiv.lab.checkpoint import LabState, load_state, save_state
 from agentrxiv.lab.config import PHASES, load_config, parse_config
 from agentrxiv.lab.copilot import load_answers, parse_answer
 from agentrxiv.lab.memory import Memory
-from agentrxiv.lab.paper import REMOVED, allowed_numbers, strip_unsupported_numbers
+from agentrxiv.lab.paper import (
+    REMOVED,
+    allowed_numbers,
+    collapse_repeats,
+    strip_unsupported_numbers,
+)
 from agentrxiv.lab.phases.experiments import apply_change, numbered
 from agentrxiv.lab.salvage import salvage
 
@@ -169,3 +174,8 @@ def test_salvage_recovers_commands_cut_off_by_the_token_cap():
     assert salvage("no json here", WriteSection) is None
     cut_in_key = '{"section": "results", "text": "ok", "te'
     assert salvage(cut_in_key, EditSection).text == "ok"
+
+
+def test_collapse_repeats_drops_looping_sentences():
+    text = "It works. It is cheap. It works. It works! It is cheap."
+    assert collapse_repeats(text) == "It works. It is cheap. It works!"

@@ -14,7 +14,7 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 
-from agentrxiv.errors import AgentrxivError, BudgetExceededError, ConfigError
+from agentrxiv.errors import AgentrxivError, ConfigError
 from agentrxiv.lab.checkpoint import LabState, atomic_write_text, load_state, save_state
 from agentrxiv.lab.config import PHASES, LabConfig
 from agentrxiv.lab.copilot import Copilot
@@ -288,7 +288,7 @@ def run_lab(
     try:
         with progress:
             run_phases(rt, copilot)
-    except (BudgetExceededError, AgentrxivError) as exc:
+    except AgentrxivError as exc:  # budget, phase and archive errors: say why it stopped
         rt.state.stopped_reason = str(exc)
         raise
     finally:

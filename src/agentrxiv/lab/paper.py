@@ -18,7 +18,10 @@ log = logging.getLogger(__name__)
 
 NUMBER_RE = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?%?(?![\w])")
 REMOVED = "[number removed: not in the result file]"
-SMALL_INTEGERS = 10  # "Figure 1", "three reviewers", "step 2": harmless small integers
+# Small integers are allowed only as labels ("Figure 2", "Table 1", "step 3"); anywhere else
+# ("n = 10") a number must come from the result file or the given context.
+LABEL_BEFORE = re.compile(r"(figure|fig\.|table|section|step|eq\.?|equation|appendix)\s*$", re.I)
+SMALL_LABEL = 20
 SECTION_TITLES = {name: name.replace("_", " ").title() for name in SECTIONS}
 LATEX_SPECIALS = {c: "\\" + c for c in "&%$#_{}"} | {"~": r"\textasciitilde{}", "^": r"\^{}"}
 
@@ -62,14 +65,31 @@ def allowed_numbers(result: dict[str, Any], context: list[str] = ()) -> list[flo
     return base + [100 * n for n in base if abs(n) <= 1] + numbers_in(list(context))
 
 
-def _is_rounding_of(token: str, allowed: list[float]) -> bool:
+def _is_rounding_of(token: str, allowed: list[float], before: str = "") -> bool:
     text = token.rstrip("%")
     value = float(text)
     decimals = len(text.split(".")[1]) if "." in text else 0
-    if decimals == 0 and "%" not in token and 0 <= value <= SMALL_INTEGERS:
+    is_label = decimals == 0 and "%" not in token and 0 <= value <= SMALL_LABEL
+    if is_label and LABEL_BEFORE.search(before):
         return True
     tolerance = 0.5 * 10**-decimals + 1e-9
     return any(abs(value - a) <= tolerance for a in allowed)
+
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def collapse_repeats(text: str) -> str:
+    """Drop sentences that repeat an earlier one verbatim (small models loop)."""
+    seen: set[str] = set()
+    kept = []
+    for sentence in SENTENCE_END.split(text.strip()):
+        key = sentence.strip().lower()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(sentence)
+    return " ".join(kept)
 
 
 def strip_unsupported_numbers(text: str, allowed: list[float]) -> tuple[str, int]:
@@ -78,7 +98,8 @@ def strip_unsupported_numbers(text: str, allowed: list[float]) -> tuple[str, int
 
     def check(match: re.Match[str]) -> str:
         nonlocal removed
-        if _is_rounding_of(match.group(), allowed):
+        before = match.string[max(0, match.start() - 12) : match.start()]
+        if _is_rounding_of(match.group(), allowed, before):
             return match.group()
         removed += 1
         return REMOVED

