@@ -23,7 +23,7 @@ from agentrxiv.cli.lab import demo_config
 from agentrxiv.lab.demo import DemoServer
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
-from agentrxiv.llm.base import ChatModel, ChatResult, Message
+from agentrxiv.llm.base import ChatModel, ChatResult, Message, Usage
 from agentrxiv.llm.registry import get_model
 from agentrxiv.llm.scripted import register_script
 
@@ -39,8 +39,8 @@ def _system(messages: list[Message]) -> str:
 class Recorder(ChatModel):
     """Delegates to a real model and remembers every reply for the replay run."""
 
-    replies: dict[str, str] = {}
-    by_system: dict[str, deque[str]] = defaultdict(deque)
+    replies: dict[str, tuple[str, str | None]] = {}
+    by_system: dict[str, deque[tuple[str, str | None]]] = defaultdict(deque)
 
     def __init__(self, inner: ChatModel) -> None:
         self.inner, self.spec = inner, inner.spec
@@ -48,18 +48,23 @@ class Recorder(ChatModel):
     def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
         """Forward the call and record the reply."""
         result = self.inner.chat(messages, **kwargs)
-        Recorder.replies[_key(messages)] = result.text
-        Recorder.by_system[_system(messages)].append(result.text)
+        reply = (result.text, result.finish_reason)
+        Recorder.replies[_key(messages)] = reply
+        Recorder.by_system[_system(messages)].append(reply)
         return result
 
 
-def replay(messages: list[Message]) -> str:
-    """The recorded reply: exact match first, else the next one with the same system prompt."""
-    exact = Recorder.replies.get(_key(messages))
-    if exact is not None:
-        return exact
-    queue = Recorder.by_system.get(_system(messages))
-    return queue.popleft() if queue else "{}"
+def replay(messages: list[Message]) -> ChatResult:
+    """The recorded reply (with its finish reason, so truncated replies are salvaged the same
+    way): exact match first, else the next one with the same system prompt."""
+    reply = Recorder.replies.get(_key(messages))
+    if reply is None:
+        queue = Recorder.by_system.get(_system(messages))
+        reply = queue.popleft() if queue else ("{}", "stop")
+    text, finish = reply
+    prompt_words = sum(len(m["content"].split()) for m in messages)
+    usage = Usage(prompt_words, len(text.split()))
+    return ChatResult(text=text, model="scripted/replay", usage=usage, finish_reason=finish)
 
 
 class TimedRunner:
