@@ -7,7 +7,7 @@ Synthetic papers are deterministic (``--seed``): a title, a ~200-word abstract a
 ``--body-words`` words drawn from topical vocabularies mixed into a Zipfian general
 vocabulary, so that queries made of topic words have realistic selectivity.
 
-    python benchmarks/search_bench.py --sizes 1000,10000,100000
+    python benchmarks/search_bench.py --sizes 1000,10000,99999
 
 Papers beyond ``--real-embeddings-up-to`` are still written through the repository, but
 with random unit vectors in place of MiniLM embeddings (labelled in the output): search
@@ -38,6 +38,7 @@ from agentrxiv.archive.schemas import PaperCreate  # noqa: E402
 from agentrxiv.archive.search import index as search_index  # noqa: E402
 from agentrxiv.archive.search import search  # noqa: E402
 from agentrxiv.archive.search.embedder import get_embedder, search_text, to_bytes  # noqa: E402
+from agentrxiv.errors import ConflictError  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 TOPICS = {
@@ -186,9 +187,13 @@ def ingest(
                 if mode == "batched":
                     search_index.prefetch_embeddings([p.model_dump() for p in papers])
                 for paper in papers:
-                    repository.create_paper(db, lab, paper)
+                    try:
+                        repository.create_paper(db, lab, paper)
+                    except ConflictError as exc:  # e.g. the month's 99,999 paper ids used up
+                        print(f"ingest stopped after {done} papers: {exc}", flush=True)
+                        return done, done / (time.perf_counter() - start)
+                    done += 1
                 progress.advance(task, len(papers))
-                done += len(papers)
     finally:
         search_index.prepare_embedding = real
     return done, done / (time.perf_counter() - start)
@@ -270,7 +275,7 @@ def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> 
             break
         have += done
         if have < size:
-            print(f"time budget spent: stopped at {have} papers instead of {size}", flush=True)
+            print(f"ingest stopped at {have} papers instead of {size}", flush=True)
         rows.append(measure(db, queries, have, f"{rate:.1f} ({mode})"))
         if reference is None:
             ref = statistics.median(
@@ -284,7 +289,11 @@ def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> 
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000,100000", help="corpus sizes to reach")
+    parser.add_argument(
+        "--sizes",
+        default="1000,10000,99999",
+        help="corpus sizes to reach (ids are YYMM.NNNNN: at most 99,999 papers a month)",
+    )
     parser.add_argument("--db", default="", help="database URL (default: fresh SQLite in out/)")
     parser.add_argument("--queries", type=int, default=50, help="queries per mode per size")
     parser.add_argument("--body-words", type=int, default=2500, help="words per paper body")
