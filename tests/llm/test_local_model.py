@@ -72,3 +72,28 @@ def test_second_identical_call_is_cached() -> None:
     second = model.chat(QUESTION, max_tokens=12)
     assert not first.cached and second.cached and second.text == first.text
     assert model.cache.stats.hits == 1
+
+
+class LongNote(BaseModel):
+    paper_id: str = Field(pattern=r"^\d{4}\.\d{5}$")
+    note: str = Field(max_length=2000)
+
+
+def test_grammar_hostile_schema_keys_are_left_out_of_the_grammar() -> None:
+    # maxLength 2000 and regex classes once made llama.cpp refuse the grammar or segfault.
+    model = get_model("local/smollm2", cache=False)
+    messages = [{"role": "user", "content": "Give paper id 2611.00001 and a short note."}]
+    result = model.chat(
+        messages, max_tokens=40, json_schema=LongNote.model_json_schema(), tag="test/hostile"
+    )
+    assert result.text.lstrip().startswith("{")
+
+
+def test_grammar_safe_schema_strips_only_hostile_keys() -> None:
+    from agentrxiv.llm.local import grammar_safe_schema
+
+    schema = LongNote.model_json_schema()
+    safe = grammar_safe_schema(schema)
+    assert "maxLength" not in str(safe) and "pattern" not in str(safe)
+    assert safe["required"] == schema["required"]
+    assert set(safe["properties"]) == {"paper_id", "note"}

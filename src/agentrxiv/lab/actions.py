@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrxiv.archive.schemas import ReviewForm
+from agentrxiv.llm.local import grammar_safe_schema
 
 SECTIONS: tuple[str, ...] = (
     "abstract",
@@ -35,21 +36,6 @@ SectionName = Literal[
 ]
 
 
-# Length bounds stay in validation but leave the schema sent for constrained decoding:
-# llama.cpp turns maxLength 2000 into 2000 repeated grammar rules and refuses (or crashes),
-# and cannot translate regex classes such as \d in patterns.
-GRAMMAR_HOSTILE_KEYS = ("maxLength", "maxItems", "pattern")
-
-
-def grammar_friendly(schema: Any) -> Any:
-    """``schema`` without the keys that blow up grammar-constrained decoding."""
-    if isinstance(schema, dict):
-        return {k: grammar_friendly(v) for k, v in schema.items() if k not in GRAMMAR_HOSTILE_KEYS}
-    if isinstance(schema, list):
-        return [grammar_friendly(v) for v in schema]
-    return schema
-
-
 class Command(BaseModel):
     """Base of all commands: unknown keys are ignored so chatty models still validate."""
 
@@ -58,7 +44,7 @@ class Command(BaseModel):
     @classmethod
     def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The JSON schema, without grammar-hostile length bounds (still validated)."""
-        return grammar_friendly(super().model_json_schema(*args, **kwargs))
+        return grammar_safe_schema(super().model_json_schema(*args, **kwargs))
 
 
 # --- literature review -------------------------------------------------------------------

@@ -104,6 +104,25 @@ def load_llama(path: Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Llama, threading
         return _instances[path]
 
 
+# llama.cpp turns ``maxLength: 2000`` into 2000 repeated grammar rules (it refuses or even
+# segfaults) and cannot translate regex classes such as \d in patterns. Callers still
+# validate these bounds with Pydantic; only the grammar leaves them out.
+GRAMMAR_HOSTILE_KEYS = ("maxLength", "maxItems", "pattern", "format")
+
+
+def grammar_safe_schema(schema: Any) -> Any:
+    """``schema`` without the keys that break llama.cpp's JSON-schema-to-grammar step."""
+    if isinstance(schema, dict):
+        return {
+            key: grammar_safe_schema(value)
+            for key, value in schema.items()
+            if key not in GRAMMAR_HOSTILE_KEYS
+        }
+    if isinstance(schema, list):
+        return [grammar_safe_schema(value) for value in schema]
+    return schema
+
+
 class LocalLlamaModel(BackendModel):
     """A GGUF chat model run in this process."""
 
@@ -130,7 +149,8 @@ class LocalLlamaModel(BackendModel):
         if params.top_p is not None:
             kwargs["top_p"] = params.top_p
         if request.json_schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+            schema = grammar_safe_schema(request.json_schema)
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
         return kwargs
 
     def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
