@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from agentrxiv.archive.schemas import SearchHit, SearchMode, SearchResponse
 from agentrxiv.archive.search.embedder import get_embedder
 from agentrxiv.archive.search.filters import Candidates, SearchFilters, candidates
-from agentrxiv.archive.search.keyword import keyword_matches, query_terms
+from agentrxiv.archive.search.keyword import keyword_matches
 from agentrxiv.archive.search.semantic import semantic_rank
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion
 from agentrxiv.errors import ArchiveError
@@ -51,10 +51,14 @@ def _validate(query: str, mode: str, k: int, offset: int) -> str:
     return query
 
 
-def _admitted_keyword(
-    session: Session, query: str, admitted: Candidates
-) -> list[tuple[int, float]]:
-    return [(v, s) for v, s in keyword_matches(session, query) if admitted.admits(v)]
+def _keyword(
+    session: Session, query: str, admitted: Candidates, depth: int
+) -> tuple[list[tuple[int, float]], int]:
+    """The best ``depth`` admitted keyword matches and how many are admitted in all."""
+    if admitted.allowed is None:
+        return keyword_matches(session, query, limit=depth, excluded=admitted.blocked)
+    matches = [(v, s) for v, s in keyword_matches(session, query)[0] if v in admitted.allowed]
+    return matches[:depth], len(matches)
 
 
 def _ranked(
@@ -62,18 +66,18 @@ def _ranked(
 ) -> tuple[list[tuple[int, float]], int]:
     """The best ``depth`` (at least) ``(version_id, score)`` for the mode, and the total."""
     if mode == "keyword":
-        matches = _admitted_keyword(session, query, admitted)
-        return matches[:depth], len(matches)
+        return _keyword(session, query, admitted, depth)
     vector = get_embedder().encode_one(query)
     if mode == "semantic":
         top, total, _ = semantic_rank(session, vector, admitted, depth)
         return top, total
-    keyword = _admitted_keyword(session, query, admitted) if query_terms(query) else []
     depth = max(depth, MIN_FUSION_DEPTH)
+    keyword, keyword_total = _keyword(session, query, admitted, depth)
     keyword_ids = [v for v, _ in keyword]
     semantic, total, unembedded = semantic_rank(session, vector, admitted, depth, keyword_ids)
-    fused = reciprocal_rank_fusion(keyword_ids[:depth], [v for v, _ in semantic])
-    return fused, total + unembedded
+    fused = reciprocal_rank_fusion(keyword_ids, [v for v, _ in semantic])
+    # Every embedded paper is a semantic match; keyword matches without a vector add to them.
+    return fused, max(total + unembedded, keyword_total)
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -31,42 +31,73 @@ def fts5_expression(terms: list[str], any_term: bool = False) -> str:
     return joiner.join(f'"{term}"' for term in terms)
 
 
-def _sqlite_matches(session: Session, expression: str) -> list[tuple[int, float]]:
+# Above this many excluded (withdrawn) versions, filter in Python instead of in SQL.
+MAX_SQL_EXCLUDED = 500
+
+
+def _exclusion(column: str, excluded: set[int]) -> tuple[str, dict[str, object]]:
+    if not excluded:
+        return "", {}
+    names = {f"x{i}": version_id for i, version_id in enumerate(sorted(excluded))}
+    return f" AND {column} NOT IN ({', '.join(':' + n for n in names)})", names
+
+
+def _sqlite_matches(
+    session: Session, expression: str, limit: int | None, excluded: set[int]
+) -> tuple[list[tuple[int, float]], int]:
     weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-    rows = session.execute(
-        text(
-            f"SELECT rowid, bm25({FTS_TABLE}, {weights}) AS rank FROM {FTS_TABLE} "
-            f"WHERE {FTS_TABLE} MATCH :expression ORDER BY rank"
-        ),
-        {"expression": expression},
-    )
+    where, params = _exclusion("rowid", excluded)
+    match = f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :expression{where}"
+    params = {"expression": expression, **params}
+    sql = f"SELECT rowid, bm25({FTS_TABLE}, {weights}) AS rank {match} ORDER BY rank"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     # bm25() is lower-is-better; expose higher-is-better scores.
-    return [(int(rowid), -float(rank)) for rowid, rank in rows]
+    rows = [(int(rowid), -float(rank)) for rowid, rank in session.execute(text(sql), params)]
+    if limit is None or len(rows) < limit:
+        return rows, len(rows)
+    # Counting skips bm25, which dominates the cost of ranking every match.
+    return rows, int(session.scalar(text(f"SELECT count(*) {match}"), params) or 0)
 
 
-def _postgres_matches(session: Session, websearch: str) -> list[tuple[int, float]]:
-    rows = session.execute(
-        text(
-            "SELECT id, ts_rank_cd(search_vector, query) AS rank "
-            "FROM paper_versions, websearch_to_tsquery('english', :q) AS query "
-            "WHERE search_vector @@ query ORDER BY rank DESC, id DESC"
-        ),
-        {"q": websearch},
+def _postgres_matches(
+    session: Session, websearch: str, limit: int | None, excluded: set[int]
+) -> tuple[list[tuple[int, float]], int]:
+    where, params = _exclusion("id", excluded)
+    match = (
+        "FROM paper_versions, websearch_to_tsquery('english', :q) AS query "
+        f"WHERE search_vector @@ query{where}"
     )
-    return [(int(version_id), float(rank)) for version_id, rank in rows]
+    params = {"q": websearch, **params}
+    sql = f"SELECT id, ts_rank_cd(search_vector, query) AS rank {match} ORDER BY rank DESC, id DESC"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    rows = [(int(v), float(rank)) for v, rank in session.execute(text(sql), params)]
+    if limit is None or len(rows) < limit:
+        return rows, len(rows)
+    return rows, int(session.scalar(text(f"SELECT count(*) {match}"), params) or 0)
 
 
-def keyword_matches(session: Session, query: str) -> list[tuple[int, float]]:
-    """Every indexed (latest) version matching ``query`` as ``(version_id, score)``, best first."""
+def keyword_matches(
+    session: Session, query: str, limit: int | None = None, excluded: set[int] | None = None
+) -> tuple[list[tuple[int, float]], int]:
+    """The best ``limit`` (default all) indexed versions matching ``query``, not in
+    ``excluded``, as ``(version_id, score)`` best first, and how many match in all."""
     terms = query_terms(query)
     if not terms:
-        return []
+        return [], 0
+    excluded = excluded or set()
+    if len(excluded) > MAX_SQL_EXCLUDED:
+        rows, _ = keyword_matches(session, query)
+        kept = [(v, score) for v, score in rows if v not in excluded]
+        return (kept if limit is None else kept[:limit]), len(kept)
     if session.get_bind().dialect.name == "postgresql":
-        matches = _postgres_matches(session, " ".join(terms))
-        if not matches and len(terms) > 1:
-            matches = _postgres_matches(session, " or ".join(terms))
-        return matches
-    matches = _sqlite_matches(session, fts5_expression(terms))
-    if not matches and len(terms) > 1:
-        matches = _sqlite_matches(session, fts5_expression(terms, any_term=True))
-    return matches
+        every, anyone = " ".join(terms), " or ".join(terms)
+        find = _postgres_matches
+    else:
+        every, anyone = fts5_expression(terms), fts5_expression(terms, any_term=True)
+        find = _sqlite_matches
+    rows, total = find(session, every, limit, excluded)
+    if total == 0 and len(terms) > 1:
+        rows, total = find(session, anyone, limit, excluded)
+    return rows, total
