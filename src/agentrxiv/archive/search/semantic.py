@@ -64,7 +64,7 @@ class EmbeddingMatrix:
 
         matrix = torch.from_numpy(self.vectors[: self.size])
         query = torch.from_numpy(np.asarray(query_vector, dtype=np.float16))
-        with torch_threads(1):
+        with torch_threads.small():
             return torch.mv(matrix, query).float().numpy()
 
     def _drop(self, version_id: int) -> None:
