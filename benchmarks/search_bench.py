@@ -19,25 +19,32 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import socket
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
 from rich.progress import Progress
+from sqlalchemy import func, select
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from agentrxiv.archive import repository  # noqa: E402
-from agentrxiv.archive.auth import Principal, get_or_create_lab  # noqa: E402
+from agentrxiv.archive.auth import Principal, create_token, get_or_create_lab  # noqa: E402
+from agentrxiv.archive.client import ArchiveClient  # noqa: E402
 from agentrxiv.archive.db import Database, migrate  # noqa: E402
 from agentrxiv.archive.schemas import PaperCreate  # noqa: E402
 from agentrxiv.archive.search import index as search_index  # noqa: E402
 from agentrxiv.archive.search import search  # noqa: E402
 from agentrxiv.archive.search.embedder import get_embedder, search_text, to_bytes  # noqa: E402
+from agentrxiv.archive.tables import Paper, PaperVersion  # noqa: E402
 from agentrxiv.errors import ConflictError  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -129,6 +136,13 @@ class CorpusGenerator:
         topic = self.topics[self.rng.choice(sorted(self.topics))]
         return " ".join(self.rng.sample(topic, self.rng.randint(2, 3)))
 
+    def queries(self, count: int) -> list[str]:
+        """``count`` distinct queries (no latency comes from repeating one)."""
+        distinct: dict[str, None] = {}
+        while len(distinct) < count:
+            distinct[self.query()] = None
+        return list(distinct)
+
 
 def _percentile(values: list[float], pct: float) -> float:
     return float(np.percentile(np.array(values), pct))
@@ -174,16 +188,28 @@ def ingest(
     """Publish up to ``count`` papers via ``repository.create_paper`` (stopping at
     ``deadline``, a monotonic time); returns how many and papers per second."""
     real = search_index.prepare_embedding
-    if mode == "synthetic":
-        search_index.prepare_embedding = _random_embedding(np.random.default_rng(count))
-    start, done = time.perf_counter(), 0
+    embed = _random_embedding(np.random.default_rng(count)) if mode == "synthetic" else real
+    embedding_seconds = 0.0
+
+    def timed_embedding(fields: dict[str, str]) -> bytes | None:
+        nonlocal embedding_seconds
+        began = time.perf_counter()
+        try:
+            return embed(fields)
+        finally:
+            embedding_seconds += time.perf_counter() - began
+
+    search_index.prepare_embedding = timed_embedding
+    done, elapsed, stopped = 0, 0.0, False
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task(f"ingest {count} ({mode})", total=count)
             for first in range(0, count, batch):
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline or stopped:
                     break
+                # Generating the synthetic papers is not part of the measured write path.
                 papers = [gen.paper() for _ in range(min(batch, count - first))]
+                start = time.perf_counter()
                 if mode == "batched":
                     search_index.prefetch_embeddings([p.model_dump() for p in papers])
                 for paper in papers:
@@ -191,20 +217,94 @@ def ingest(
                         repository.create_paper(db, lab, paper)
                     except ConflictError as exc:  # e.g. the month's 99,999 paper ids used up
                         print(f"ingest stopped after {done} papers: {exc}", flush=True)
-                        return done, done / (time.perf_counter() - start)
+                        stopped = True
+                        break
                     done += 1
+                elapsed += time.perf_counter() - start
                 progress.advance(task, len(papers))
     finally:
         search_index.prepare_embedding = real
-    return done, done / (time.perf_counter() - start)
+    if done:
+        print(
+            f"ingest {done} papers ({mode}): {done / elapsed:.1f} papers/s; per paper "
+            f"{embedding_seconds / done * 1000:.1f} ms in prepare_embedding, "
+            f"{(elapsed - embedding_seconds) / done * 1000:.1f} ms the rest (batch embedding "
+            f"if batched, transaction, FTS insert, commit); load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    return done, done / elapsed if elapsed else 0.0
+
+
+def _start_server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``agentrxiv serve`` on a free port, once it answers."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    home.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agentrxiv.cli.main", "serve", "--port", str(port), "--db", url]
+        + ["--log-level", "warning"],
+        env={**os.environ, "AGENTRXIV_HOME": str(home)},
+        stdout=(home / "server.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(600):
+        if server.poll() is not None:
+            raise SystemExit(f"server exited: {(home / 'server.log').read_text()}")
+        try:
+            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("server did not start")
+
+
+def _submit_all(base: str, token: str, papers: list[PaperCreate]) -> None:
+    """One client publishing ``papers`` one after another."""
+    with ArchiveClient(base, token, timeout=300) as client:
+        for paper in papers:
+            client.submit(paper)
+
+
+def http_ingest(gen: CorpusGenerator, client_counts: list[int], papers: int) -> None:
+    """Ingest rate through ``POST /api/v1/papers`` of a started server, real embeddings."""
+    path = OUT / "search_bench_http.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite:///{path}"
+    migrate(url)
+    db = Database(url)
+    with db.write() as session:
+        token = create_token(session, "http-bench-lab")
+    server, base = _start_server(url, OUT / "http_home")
+    try:
+        with ArchiveClient(base, token, timeout=300) as client:
+            client.submit(gen.paper())  # loads the model in the server
+        print("\n| HTTP clients | papers | papers/s | load |\n|---|---|---|---|")
+        for clients in client_counts:
+            batch = [gen.paper() for _ in range(papers)]
+            start = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                shares = [batch[i::clients] for i in range(clients)]
+                list(pool.map(_submit_all, [base] * clients, [token] * clients, shares))
+            rate = papers / (time.perf_counter() - start)
+            print(f"| {clients} | {papers} | {rate:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    with db.read() as session:
+        stored = session.scalar(select(func.count()).select_from(PaperVersion)) or 0
+        missing = session.scalar(
+            select(func.count()).select_from(PaperVersion).where(PaperVersion.embedding.is_(None))
+        )
+    db.dispose()
+    print(f"{stored} papers stored over HTTP, {missing} without an embedding.", flush=True)
 
 
 def reference_latency(db: Database, query: str) -> float:
     """The reference approach: embed every paper's text at query time, then rank (ms)."""
-    from sqlalchemy import select
-
-    from agentrxiv.archive.tables import PaperVersion
-
     start = time.perf_counter()
     with db.read() as session:
         rows = session.execute(
@@ -263,7 +363,7 @@ def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> 
     with db.write() as session:
         owner = get_or_create_lab(session, "bench-lab")
         lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=False)
-    queries = [gen.query() for _ in range(args.queries)]
+    queries = gen.queries(args.queries)
     deadline = time.monotonic() + (args.budget_minutes * 60 or float("inf"))
     rows, have, reference = [], 0, None
     for size in [int(s) for s in args.sizes.split(",")]:
@@ -307,9 +407,20 @@ def main() -> None:
     parser.add_argument(
         "--measure-only", action="store_true", help="only time searches on the existing --db"
     )
+    parser.add_argument(
+        "--http-clients",
+        default="",
+        help="instead: ingest rate over HTTP with these concurrent client counts, e.g. 1,2,4",
+    )
+    parser.add_argument("--http-papers", type=int, default=60, help="papers per client count")
     args = parser.parse_args()
 
     OUT.mkdir(exist_ok=True)
+    if args.http_clients:
+        gen = CorpusGenerator(args.seed, args.body_words)
+        print(f"# HTTP ingest: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
+        http_ingest(gen, [int(c) for c in args.http_clients.split(",")], args.http_papers)
+        return
     url = args.db
     if not url:
         path = OUT / "search_bench.sqlite"
@@ -325,13 +436,9 @@ def main() -> None:
         f"db {db.dialect}, body {args.body_words} words, {args.queries} queries/mode\n"
     )
     if args.measure_only:
-        from sqlalchemy import func, select
-
-        from agentrxiv.archive.tables import Paper
-
         with db.read() as session:
             size = session.scalar(select(func.count()).select_from(Paper)) or 0
-        queries = [gen.query() for _ in range(args.queries)]
+        queries = gen.queries(args.queries)
         print_table([measure(db, queries, size, "(measured only)")], None)
     else:
         run_growth(args, db, gen)

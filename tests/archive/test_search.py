@@ -19,9 +19,9 @@ from agentrxiv.archive import repository
 from agentrxiv.archive.auth import Principal, get_or_create_lab
 from agentrxiv.archive.db import Database, migrate
 from agentrxiv.archive.schemas import PaperCreate
-from agentrxiv.archive.search import SearchFilters, search
+from agentrxiv.archive.search import SearchFilters, hybrid, search
 from agentrxiv.archive.search.aggregate import aggregate
-from agentrxiv.archive.search.embedder import get_embedder
+from agentrxiv.archive.search.embedder import get_embedder, search_text
 from agentrxiv.archive.search.index import prefetch_embeddings
 from agentrxiv.archive.tables import Paper, PaperVersion
 from agentrxiv.errors import ArchiveError, NotFoundError
@@ -342,6 +342,27 @@ def test_new_version_replaces_old_and_withdrawn_disappear(
         }
 
 
+@pytest.mark.parametrize(
+    ("query", "filters"),
+    [
+        ("self-consistency majority voting", SearchFilters()),
+        ("step by step reasoning prompts for math word problems", SearchFilters()),
+        ("reasoning", SearchFilters(category="cs.CL")),
+        ("zzqx unmatched words", SearchFilters()),
+    ],
+)
+def test_concurrent_hybrid_equals_sequential(
+    archive: Archive, monkeypatch: pytest.MonkeyPatch, query: str, filters: SearchFilters
+) -> None:
+    with archive.db.read() as session:
+        assert hybrid.concurrent_engine(session) is not None  # file/server databases
+        concurrent = search(session, query, "hybrid", k=20, filters=filters)
+        monkeypatch.setattr(hybrid, "concurrent_engine", lambda _session: None)
+        sequential = search(session, query, "hybrid", k=20, filters=filters)
+    assert concurrent.model_dump() == sequential.model_dump()
+    assert concurrent.total == sequential.total
+
+
 def test_only_the_query_is_embedded(archive: Archive, monkeypatch: pytest.MonkeyPatch) -> None:
     embedder = get_embedder()
     calls: list[list[str]] = []
@@ -356,6 +377,18 @@ def test_only_the_query_is_embedded(archive: Archive, monkeypatch: pytest.Monkey
         for mode in MODES:
             search(session, "protein folding", mode, k=5)
     assert calls == [["protein folding"], ["protein folding"]]
+
+
+def test_bfloat16_embeddings_match_float32() -> None:
+    # The embedder computes in bfloat16 where the CPU has it; vectors must stay float32-close.
+    texts = [search_text(e["title"], e["abstract"], e["body"]) for e in CORPUS[:12]]
+    texts.append("protein folding")
+    embedder = get_embedder()
+    reduced = embedder.encode(texts, bf16=True)
+    full = embedder.encode(texts, bf16=False)
+    assert float((reduced * full).sum(axis=1).min()) >= 0.9999
+    single = embedder.encode(texts[:1], bf16=False)[0]
+    assert float(single @ full[0]) >= 0.99999  # one text alone or in a batch: same vector
 
 
 def test_embed_on_write_off_still_keyword_searchable(

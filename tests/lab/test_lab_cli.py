@@ -55,12 +55,15 @@ def test_example_config_command_prints_a_loadable_config(tmp_path, isolated_home
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.integration
+@pytest.mark.timeout(1800)  # the embedded model on 2 shared cores: minutes, not seconds
 def test_demo_publishes_a_paper_whose_results_match_the_result_file(tmp_path, isolated_home):
     """The real thing: embedded SmolLM2 for every agent and as the target, a real server."""
     from agentrxiv.lab.demo import DemoServer
 
     demo_dir = tmp_path / "demo"
-    out = agentrxiv("demo", "--limit", "3", "--dir", str(demo_dir), home=isolated_home, timeout=900)
+    out = agentrxiv(
+        "demo", "--limit", "3", "--dir", str(demo_dir), home=isolated_home, timeout=1700
+    )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Real research needs a real model" in out.stdout.replace("\n", " ")
     url = re.search(r"paper URL: (\S+/abs/(\d{4}\.\d{5}))", out.stdout)

@@ -97,6 +97,15 @@ def search_text(title: str, abstract: str, body: str = "") -> str:
     return f"{title.strip()}.\n{abstract.strip()}\n{body[:BODY_CHARS_EMBEDDED].strip()}".strip()
 
 
+def native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX); Linux only."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
 def default_model_path() -> Path:
     """The model directory: ``settings.embedding_model`` or the packaged MiniLM."""
     override = get_settings().embedding_model
@@ -129,13 +138,27 @@ class Embedder:
 
         self.model_path = model_path
         self._model: Any = SentenceTransformer(str(model_path), device="cpu", local_files_only=True)
-        log.info("loaded embedding model from %s", model_path)
+        # Where the CPU has bfloat16 units, autocast runs the matrix products in bfloat16:
+        # 1.8x faster here, and every vector stays within cosine 0.9999 of the float32 one
+        # (measured on the benchmark corpus and asserted by the tests), closer than the
+        # float16 copy semantic search scores against.
+        self.bf16 = native_bf16()
+        log.info("loaded embedding model from %s (bfloat16: %s)", model_path, self.bf16)
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
-        """Embed ``texts`` into an ``(n, 384)`` float32 array of unit vectors."""
+    def encode(
+        self, texts: list[str], batch_size: int = 32, bf16: bool | None = None
+    ) -> np.ndarray:
+        """Embed ``texts`` into an ``(n, 384)`` float32 array of unit vectors
+        (``bf16``: compute in bfloat16; default where the CPU has native support)."""
+        import torch
+
+        bf16 = self.bf16 if bf16 is None else bf16
         # Inference (no_grad, eval mode) only reads the weights, so single texts from
         # concurrent requests run side by side, one core each.
-        with torch_threads.small() if len(texts) == 1 else torch_threads.batch():
+        with (
+            torch_threads.small() if len(texts) == 1 else torch_threads.batch(),
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16),
+        ):
             vectors = self._model.encode(
                 texts,
                 batch_size=batch_size,

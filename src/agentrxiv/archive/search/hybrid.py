@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agentrxiv.archive.schemas import SearchHit, SearchMode, SearchResponse
 from agentrxiv.archive.search.embedder import get_embedder
 from agentrxiv.archive.search.filters import Candidates, SearchFilters, candidates
 from agentrxiv.archive.search.keyword import keyword_matches
-from agentrxiv.archive.search.semantic import semantic_rank
+from agentrxiv.archive.search.semantic import semantic_rank, unembedded_count
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion
 from agentrxiv.errors import ArchiveError
 
@@ -25,6 +26,9 @@ RRF_K = 60
 MIN_FUSION_DEPTH = 50
 MAX_QUERY_CHARS = 1_000
 MAX_OFFSET = 10_000
+# Hybrid runs its keyword query here, on its own connection, while the calling thread embeds
+# the query and scores the matrix: sqlite3, psycopg and torch release the GIL while working.
+_keyword_workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hybrid-keyword")
 
 
 def reciprocal_rank_fusion(*rankings: list[int], k: int = RRF_K) -> list[tuple[int, float]]:
@@ -61,23 +65,55 @@ def _keyword(
     return matches[:depth], len(matches)
 
 
+def concurrent_engine(session: Session) -> Engine | None:
+    """The engine a second connection can come from, or None (in-memory SQLite, or a
+    session bound to one connection), in which case hybrid runs its parts in turn."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        return None
+    if bind.dialect.name == "sqlite" and bind.url.database in (None, "", ":memory:"):
+        return None
+    return bind
+
+
+def _keyword_on_own_session(
+    engine: Engine, query: str, admitted: Candidates, depth: int
+) -> tuple[list[tuple[int, float]], int]:
+    with Session(engine) as session:
+        return _keyword(session, query, admitted, depth)
+
+
+def _hybrid(
+    session: Session, query: str, depth: int, admitted: Candidates
+) -> tuple[list[tuple[int, float]], int]:
+    """Fuse keyword and semantic rankings, computing the keyword one concurrently if it can."""
+    depth = max(depth, MIN_FUSION_DEPTH)
+    engine = concurrent_engine(session)
+    pending = None
+    if engine is not None:
+        pending = _keyword_workers.submit(_keyword_on_own_session, engine, query, admitted, depth)
+    vector = get_embedder().encode_one(query)
+    semantic, total = semantic_rank(session, vector, admitted, depth)
+    if pending is not None:
+        keyword, keyword_total = pending.result()
+    else:
+        keyword, keyword_total = _keyword(session, query, admitted, depth)
+    keyword_ids = [v for v, _ in keyword]
+    fused = reciprocal_rank_fusion(keyword_ids, [v for v, _ in semantic])
+    # Every embedded paper is a semantic match; keyword matches without a vector add to them.
+    return fused, max(total + unembedded_count(session, keyword_ids), keyword_total)
+
+
 def _ranked(
     session: Session, query: str, mode: SearchMode, depth: int, admitted: Candidates
 ) -> tuple[list[tuple[int, float]], int]:
     """The best ``depth`` (at least) ``(version_id, score)`` for the mode, and the total."""
     if mode == "keyword":
         return _keyword(session, query, admitted, depth)
-    vector = get_embedder().encode_one(query)
-    if mode == "semantic":
-        top, total, _ = semantic_rank(session, vector, admitted, depth)
-        return top, total
-    depth = max(depth, MIN_FUSION_DEPTH)
-    keyword, keyword_total = _keyword(session, query, admitted, depth)
-    keyword_ids = [v for v, _ in keyword]
-    semantic, total, unembedded = semantic_rank(session, vector, admitted, depth, keyword_ids)
-    fused = reciprocal_rank_fusion(keyword_ids, [v for v, _ in semantic])
-    # Every embedded paper is a semantic match; keyword matches without a vector add to them.
-    return fused, max(total + unembedded, keyword_total)
+    if mode == "hybrid":
+        return _hybrid(session, query, depth, admitted)
+    top, total = semantic_rank(session, get_embedder().encode_one(query), admitted, depth)
+    return top, total
 
 
 def as_utc(moment: datetime) -> datetime:

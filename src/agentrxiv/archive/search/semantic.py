@@ -187,22 +187,20 @@ def _matrix_of(session: Session) -> EmbeddingMatrix:
 
 
 def semantic_rank(
-    session: Session,
-    query_vector: np.ndarray,
-    admitted: Candidates,
-    depth: int,
-    keyword_ids: list[int] | None = None,
-) -> tuple[list[tuple[int, float]], int, int]:
-    """Refresh the database's matrix and rank it: ``(top, admitted count, extra)``.
-
-    ``extra`` counts the ``keyword_ids`` that have no vector (so hybrid totals count them).
-    """
+    session: Session, query_vector: np.ndarray, admitted: Candidates, depth: int
+) -> tuple[list[tuple[int, float]], int]:
+    """Refresh the database's matrix and rank it: ``(top, admitted count)``."""
     matrix = _matrix_of(session)
     with matrix.lock:
         matrix.refresh(session)
-        top, total = matrix.rank(query_vector, admitted, depth)
-        extra = sum(1 for v in keyword_ids or () if v not in matrix.row_of_version)
-        return top, total, extra
+        return matrix.rank(query_vector, admitted, depth)
+
+
+def unembedded_count(session: Session, version_ids: list[int]) -> int:
+    """How many of ``version_ids`` have no vector (so hybrid totals count them too)."""
+    matrix = _matrix_of(session)
+    with matrix.lock:
+        return sum(1 for v in version_ids if v not in matrix.row_of_version)
 
 
 def forget_matrices() -> None:
