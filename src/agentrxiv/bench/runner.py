@@ -8,10 +8,11 @@ run, keeping the finished records, and raises ``EvaluationStopped`` carrying the
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,24 +144,28 @@ def _collect(
 ) -> BaseException | None:
     """Grade attempts as they finish. After a fatal error the queued problems are cancelled
     and those already running are still collected; returns the first fatal error."""
+    # Done-callbacks feed a queue: O(1) per finished problem, where wait(FIRST_COMPLETED)
+    # re-registers a waiter on every pending future each round (quadratic in the run size).
+    finished: queue.SimpleQueue[Future[_Attempt]] = queue.SimpleQueue()
+    for future in pending:
+        future.add_done_callback(finished.put)
     fatal: BaseException | None = None
     while pending:
-        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-        for future in done:
-            index = pending.pop(future)
-            if future.cancelled():
-                continue
-            attempt = future.result()
-            if attempt.error is not None and is_fatal(attempt.error):
-                fatal = fatal or attempt.error
-                continue
-            record = _record(problems[index], attempt)
-            by_index[index] = record
-            if progress is not None:
-                progress(record)
-        if fatal is not None:
-            for future in pending:
-                future.cancel()
+        future = finished.get()
+        index = pending.pop(future)
+        if future.cancelled():
+            continue
+        attempt = future.result()
+        if attempt.error is not None and is_fatal(attempt.error):
+            if fatal is None:
+                fatal = attempt.error
+                for queued in pending:
+                    queued.cancel()
+            continue
+        record = _record(problems[index], attempt)
+        by_index[index] = record
+        if progress is not None:
+            progress(record)
     return fatal
 
 

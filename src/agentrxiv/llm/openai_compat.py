@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from functools import lru_cache
 from typing import Any
 
 import openai
@@ -70,6 +71,18 @@ def map_openai_error(exc: openai.OpenAIError, where: str) -> LLMError:
     return BadResponseError(f"{where}: {_first_line(exc)}")
 
 
+def shared_client(endpoint: str, api_key: str, timeout: float) -> openai.OpenAI:
+    """One SDK client, so one keep-alive connection pool, per endpoint, key and timeout:
+    models made by repeated ``get_model`` calls reuse connections (and TLS sessions)."""
+    # Keyed by pid too: a forked child must not share its parent's sockets.
+    return _client_for(endpoint, api_key, timeout, os.getpid())
+
+
+@lru_cache(maxsize=32)
+def _client_for(endpoint: str, api_key: str, timeout: float, pid: int) -> openai.OpenAI:
+    return openai.OpenAI(base_url=endpoint, api_key=api_key, max_retries=0, timeout=timeout)
+
+
 class OpenAIChatModel(BackendModel):
     """Chat completions from an OpenAI-compatible ``/v1/chat/completions`` endpoint."""
 
@@ -94,9 +107,7 @@ class OpenAIChatModel(BackendModel):
                 raise MissingKeyError(key_env, self.spec)
             api_key = PLACEHOLDER_KEY  # a local server without auth
         self.supports_json_schema = True
-        self._client = openai.OpenAI(
-            base_url=self.endpoint, api_key=api_key, max_retries=0, timeout=timeout
-        )
+        self._client = shared_client(self.endpoint, api_key, timeout)
 
     def _body(self, request: ChatRequest) -> dict[str, Any]:
         params = request.params
@@ -124,12 +135,26 @@ class OpenAIChatModel(BackendModel):
             }
         return body
 
+    def _post(self, body: dict[str, Any], timeout: float | None) -> object:
+        """POST ``body`` to ``/chat/completions`` through the SDK client (auth, timeouts,
+        status-code exceptions) and return the decoded JSON. ``chat.completions.create``
+        would re-walk our plain-JSON body against the SDK's TypedDicts and build pydantic
+        models of the reply: no-ops for us that were half the client's CPU per call."""
+        # None would mean "no timeout" to the SDK; fall back to the client's timeout instead.
+        options: dict[str, Any] = {"security": {"bearer_auth": True}}
+        if timeout is not None:
+            options["timeout"] = timeout
+        return self._client.post(
+            "/chat/completions",
+            body=body,
+            options=options,  # type: ignore[arg-type]
+            cast_to=object,
+        )
+
     def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
         body = self._body(request)
-        # None would mean "no timeout" to the SDK; fall back to the client's timeout instead.
-        body["timeout"] = openai.NOT_GIVEN if timeout is None else timeout
         try:
-            response = self._client.chat.completions.create(**body)
+            response = self._post(body, timeout)
         except openai.BadRequestError as exc:
             if "response_format" not in body:
                 raise map_openai_error(exc, self.endpoint) from exc
@@ -138,24 +163,34 @@ class OpenAIChatModel(BackendModel):
             self.supports_json_schema = False
             body.pop("response_format")
             try:
-                response = self._client.chat.completions.create(**body)
+                response = self._post(body, timeout)
             except openai.OpenAIError as inner:
                 raise map_openai_error(inner, self.endpoint) from inner
         except openai.OpenAIError as exc:
             raise map_openai_error(exc, self.endpoint) from exc
         return self._result(response)
 
-    def _result(self, response: Any) -> ChatResult:
-        if not getattr(response, "choices", None):
+    def _result(self, response: object) -> ChatResult:
+        """A ``ChatResult`` from a decoded chat.completion object; ``raw`` is that object."""
+        if not isinstance(response, dict):
+            raise BadResponseError(f"{self.endpoint} answered without a JSON object")
+        choices = response.get("choices")
+        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
             raise BadResponseError(f"{self.endpoint} answered without choices")
-        choice = response.choices[0]
-        usage = response.usage
+        choice = choices[0]
+        message = choice.get("message") or {}
+        content = message.get("content") if isinstance(message, dict) else None
+        usage = response.get("usage") or {}
+        try:
+            tokens = Usage(
+                int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0)
+            )
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise BadResponseError(f"{self.endpoint} answered with malformed usage") from exc
         return ChatResult(
-            text=choice.message.content or "",
-            model=response.model or self.model,
-            usage=Usage(
-                usage.prompt_tokens if usage else 0, usage.completion_tokens if usage else 0
-            ),
-            finish_reason=choice.finish_reason,
-            raw=response.model_dump(),
+            text=content if isinstance(content, str) else "",
+            model=response.get("model") or self.model,
+            usage=tokens,
+            finish_reason=choice.get("finish_reason"),
+            raw=response,
         )
