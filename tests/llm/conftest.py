@@ -28,6 +28,7 @@ class Action:
     prompt_tokens: int = 11
     completion_tokens: int = 7
     reject_response_format: bool = False
+    raw: Any = None  # answer exactly this JSON instead of a chat completion
 
 
 class FakeOpenAI:
@@ -96,6 +97,8 @@ class FakeOpenAI:
                         status_code=action.status,
                         headers=action.headers,
                     )
+                if action.raw is not None:
+                    return JSONResponse(action.raw)
                 return JSONResponse(_completion(body, action))
             finally:
                 self._done(generation)

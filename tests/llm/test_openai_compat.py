@@ -237,3 +237,23 @@ def test_price_file_override_prices_a_custom_model(fake_openai, tmp_path, monkey
     monkeypatch.setenv("AGENTRXIV_PRICES", str(prices))
     result = _model(fake_openai, "openai/my-finetune").chat(HELLO)
     assert result.cost_usd == pytest.approx((11 * 1.0 + 7 * 2.0) / 1e6)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"choices": []}, {"unexpected": True}, ["not", "an", "object"]],
+    ids=["no-choices", "no-choices-key", "not-an-object"],
+)
+def test_malformed_reply_is_a_clear_bad_response_error(fake_openai, raw) -> None:
+    from agentrxiv.llm.errors import BadResponseError
+
+    fake_openai.then(raw=raw)
+    with pytest.raises(BadResponseError):
+        _model(fake_openai, attempts=1, cache=False).chat(HELLO)
+
+
+def test_models_on_one_endpoint_share_one_connection_pool(fake_openai) -> None:
+    first = _model(fake_openai, cache=False)
+    second = _model(fake_openai, cache=False)
+    assert first.chat(HELLO).text == second.chat(HELLO).text == "ok"
+    assert first.backend._client is second.backend._client
