@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import tempfile
 import time
 from collections import defaultdict, deque
@@ -137,7 +138,8 @@ def show(title: str, run: dict[str, Any]) -> None:
     print(
         f"\n== {title}: wall {run['wall_s']:.1f}s, sandbox {run['sandbox_s']:.1f}s "
         f"in {run['sandbox_runs']} programs, {run['calls']} model calls, "
-        f"{run['tokens']} tokens, best score {run['score']}"
+        f"{run['tokens']} tokens, best score {run['score']}, "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
     )
     print(f"{'phase':<15}{'seconds':>9}{'tokens':>9}{'calls':>7}{'actions':>9}  outcome")
     for p in run["phases"]:
