@@ -7,23 +7,13 @@ never regex-parsed.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from agentrxiv.archive.schemas import ReviewForm
 from agentrxiv.llm.local import grammar_safe_schema
 
-SECTIONS: tuple[str, ...] = (
-    "abstract",
-    "introduction",
-    "background",
-    "related_work",
-    "methods",
-    "experimental_setup",
-    "results",
-    "discussion",
-)
 SectionName = Literal[
     "abstract",
     "introduction",
@@ -34,6 +24,7 @@ SectionName = Literal[
     "results",
     "discussion",
 ]
+SECTIONS: tuple[str, ...] = get_args(SectionName)
 
 
 class Command(BaseModel):

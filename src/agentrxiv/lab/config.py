@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -26,16 +26,7 @@ PhaseName = Literal[
     "review",
     "publish",
 ]
-PHASES: tuple[PhaseName, ...] = (
-    "literature",
-    "plan",
-    "data_prep",
-    "experiments",
-    "interpretation",
-    "report",
-    "review",
-    "publish",
-)
+PHASES: tuple[PhaseName, ...] = get_args(PhaseName)
 
 
 class _Strict(BaseModel):
