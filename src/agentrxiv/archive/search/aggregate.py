@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy import Select, func, select, true
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.search.hybrid import as_utc
+from agentrxiv.archive.repository import aware
 from agentrxiv.archive.search.index import paper_categories
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion, Result
 from agentrxiv.errors import ArchiveError, NotFoundError
@@ -111,7 +111,7 @@ def best_per_benchmark(session: Session) -> Aggregation:
                 version=version,
                 title=title,
                 lab=lab,
-                created_at=as_utc(created),
+                created_at=aware(created),
             ),
         )
     return Aggregation(kind="best-per-benchmark", items=list(items.values()))
@@ -175,7 +175,7 @@ def results_over_time(session: Session, benchmark: str, metric: str | None = Non
     points: list[ProgressPoint] = []
     best_so_far, best_paper = float("-inf"), ""
     for value, paper_id, created in rows:
-        month = as_utc(created).strftime("%Y-%m")
+        month = aware(created).strftime("%Y-%m")
         if value > best_so_far:
             best_so_far, best_paper = value, paper_id
         if points and points[-1].month == month:

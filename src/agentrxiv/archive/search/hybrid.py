@@ -6,11 +6,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from agentrxiv.archive.repository import SUMMARY_COLUMNS, aware
 from agentrxiv.archive.schemas import SearchHit, SearchMode, SearchResponse
 from agentrxiv.archive.search.embedder import get_embedder
 from agentrxiv.archive.search.filters import Candidates, SearchFilters, candidates
@@ -116,24 +116,13 @@ def _ranked(
     return top, total
 
 
-def as_utc(moment: datetime) -> datetime:
-    """Timestamps read back from SQLite are naive; every stored timestamp is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def summaries(session: Session, scored: list[tuple[int, float]]) -> list[SearchHit]:
     """Search hits for ``(version_id, score)`` pairs, in the given order (bodies not read)."""
     if not scored:
         return []
     rows = session.execute(
         select(
-            PaperVersion.id,
-            PaperVersion.paper_id,
-            PaperVersion.version,
-            PaperVersion.title,
-            PaperVersion.abstract,
-            PaperVersion.authors,
-            PaperVersion.categories,
+            *SUMMARY_COLUMNS,
             Lab.name,
             Paper.withdrawn,
             Paper.created_at,
@@ -160,8 +149,8 @@ def summaries(session: Session, scored: list[tuple[int, float]]) -> list[SearchH
                 categories=categories or [],
                 lab=lab,
                 withdrawn=withdrawn,
-                created_at=as_utc(cr),
-                updated_at=as_utc(up),
+                created_at=aware(cr),
+                updated_at=aware(up),
                 score=round(score, 6),
             )
         )
