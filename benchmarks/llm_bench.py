@@ -1,9 +1,11 @@
-"""Embedded-model throughput: generated tokens/s through agentrxiv's model interface (cache
-off) versus calling llama-cpp-python directly, same model instance, prompts and settings.
+"""Embedded-model throughput across the process boundary: generated tokens/s through
+agentrxiv's model interface (cache off; generation in the worker process) versus calling
+llama-cpp-python directly in this process, same model file, prompts, settings and threads;
+plus the latency the boundary adds per call.
 
 Runs are interleaved, alternating which side goes first, so background load hits both sides
-alike; llama.cpp's prompt-prefix reuse is reset before every run so neither side gets the
-other's prompt evaluation for free.
+alike; each side's KV cache is reset before every run so neither gets prompt-prefix reuse.
+Added latency: the median of a pipe round trip (``ping``) and of one-token calls on each side.
 
 Usage: python benchmarks/llm_bench.py [--rounds 3] [--max-tokens 64] [--model smollm2]
 """
@@ -26,19 +28,61 @@ PROMPTS = [
     "Write a short haiku about mathematics.",
     "What is 17 times 23? Show the steps.",
 ]
+TINY = [{"role": "user", "content": "Hi"}]
 
 
-def _direct(llama, lock, kwargs) -> tuple[int, float]:
+def _direct(llama, kwargs) -> tuple[int, float]:
+    llama.reset()
     started = time.perf_counter()
-    with lock:
-        response = llama.create_chat_completion(**kwargs)
+    response = llama.create_chat_completion(**kwargs)
     return response["usage"]["completion_tokens"], time.perf_counter() - started
 
 
-def _ours(model, messages, max_tokens: int) -> tuple[int, float]:
+def _worker(model, messages, max_tokens: int) -> tuple[int, float]:
+    model.backend.worker().request("reset")
     started = time.perf_counter()
     result = model.chat(messages, max_tokens=max_tokens, temperature=0.0, tag="bench/llm")
     return result.usage.completion_tokens, time.perf_counter() - started
+
+
+def throughput(model, llama, rounds: int, max_tokens: int) -> dict[str, list[float]]:
+    """Interleaved runs; per side: [tokens, seconds, *per-run tok/s]."""
+    backend = model.backend
+    sides: dict[str, list[float]] = {"direct": [0, 0.0], "worker": [0, 0.0]}
+    for round_number in range(rounds):
+        for index, prompt in enumerate(PROMPTS):
+            messages = [{"role": "user", "content": prompt}]
+            kwargs = backend.completion_kwargs(make_request(messages, max_tokens=max_tokens))
+            order = ("direct", "worker")
+            if (round_number + index) % 2:
+                order = ("worker", "direct")
+            for side in order:
+                if side == "direct":
+                    tokens, seconds = _direct(llama, kwargs)
+                else:
+                    tokens, seconds = _worker(model, messages, max_tokens)
+                sides[side][0] += tokens
+                sides[side][1] += seconds
+                sides[side].append(tokens / seconds)
+    return sides
+
+
+def added_latency(model, llama, calls: int = 20) -> dict[str, float]:
+    """Median milliseconds: pipe round trip, and a one-token call on each side."""
+    worker = model.backend.worker()
+    kwargs = model.backend.completion_kwargs(make_request(TINY, max_tokens=1))
+    ping, direct, through = [], [], []
+    for _ in range(calls):
+        started = time.perf_counter()
+        worker.request("ping")
+        ping.append(time.perf_counter() - started)
+        direct.append(_direct(llama, kwargs)[1])
+        through.append(_worker(model, TINY, 1)[1])
+    return {
+        "ping": statistics.median(ping) * 1000,
+        "direct": statistics.median(direct) * 1000,
+        "worker": statistics.median(through) * 1000,
+    }
 
 
 def main() -> None:
@@ -51,40 +95,27 @@ def main() -> None:
 
     model = get_model(f"local/{args.model}", cache=False, ledger=Ledger())
     backend = model.backend
-    llama, lock = load_llama(backend.path, backend.n_ctx)
+    llama, _lock = load_llama(backend.path, backend.n_ctx)
     print(f"model {backend.path.name}; threads {default_threads()}; {platform.processor()}")
     print(f"cores {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} at start")
     model.chat([{"role": "user", "content": "warm up"}], max_tokens=8)
+    llama.create_chat_completion(messages=[{"role": "user", "content": "warm up"}], max_tokens=8)
 
-    totals = {"direct": [0, 0.0], "agentrxiv": [0, 0.0]}
-    per_round: dict[str, list[float]] = {"direct": [], "agentrxiv": []}
-    for round_number in range(args.rounds):
-        for index, prompt in enumerate(PROMPTS):
-            messages = [{"role": "user", "content": prompt}]
-            kwargs = backend.completion_kwargs(make_request(messages, max_tokens=args.max_tokens))
-            order = (
-                ("direct", "agentrxiv")
-                if (round_number + index) % 2 == 0
-                else ("agentrxiv", "direct")
-            )
-            for side in order:
-                with lock:
-                    llama.reset()
-                if side == "direct":
-                    tokens, seconds = _direct(llama, lock, kwargs)
-                else:
-                    tokens, seconds = _ours(model, messages, args.max_tokens)
-                totals[side][0] += tokens
-                totals[side][1] += seconds
-                per_round[side].append(tokens / seconds)
-
-    print(f"\n{'path':<12} {'tokens':>7} {'seconds':>8} {'tok/s':>8} {'median tok/s':>13}")
+    sides = throughput(model, llama, args.rounds, args.max_tokens)
+    print(f"\n{'path':<20} {'tokens':>7} {'seconds':>8} {'tok/s':>8} {'median tok/s':>13}")
     rates = {}
-    for side, (tokens, seconds) in totals.items():
+    for side, (tokens, seconds, *per_run) in sides.items():
         rates[side] = tokens / seconds
-        median = statistics.median(per_round[side])
-        print(f"{side:<12} {tokens:>7} {seconds:>8.2f} {rates[side]:>8.1f} {median:>13.1f}")
-    print(f"\nratio agentrxiv/direct (tok/s): {rates['agentrxiv'] / rates['direct']:.3f}")
+        label = "in-process (direct)" if side == "direct" else "worker (agentrxiv)"
+        median = statistics.median(per_run)
+        print(f"{label:<20} {tokens:>7.0f} {seconds:>8.2f} {rates[side]:>8.1f} {median:>13.1f}")
+    print(f"\nratio worker/direct (tok/s): {rates['worker'] / rates['direct']:.3f}")
+    latency = added_latency(model, llama)
+    print(
+        f"one-token call, median: direct {latency['direct']:.1f} ms, worker "
+        f"{latency['worker']:.1f} ms (added {latency['worker'] - latency['direct']:+.1f} ms); "
+        f"pipe round trip {latency['ping']:.2f} ms"
+    )
     print(f"load average {os.getloadavg()[0]:.1f} at end")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,6 +35,67 @@ class Settings(BaseSettings):
     )
     embed_on_write: bool = Field(
         default=True, description="Embed papers when stored (semantic search needs it)."
+    )
+    search_min_score: float = Field(
+        default=0.3,
+        ge=-1.0,
+        le=1.0,
+        description="Relevance floor of semantic/hybrid search: the least cosine similarity "
+        "a paper needs to count as a match (per request: min_score).",
+    )
+    # -- server capacity (defaults sized for 2 cores; docs/server.md scales them up)
+    workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
+    threadpool_size: int = Field(
+        default=32, ge=1, le=1000, description="Threads per worker for blocking request work."
+    )
+    max_concurrent_requests: int = Field(
+        default=24, ge=1, le=10_000, description="Requests a worker handles at once; more queue."
+    )
+    max_queued_requests: int = Field(
+        default=1000, ge=0, le=1_000_000, description="Requests that may wait; more get 503."
+    )
+    queue_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds a request may wait in the queue before a 503."
+    )
+    db_pool_size: int = Field(
+        default=10, ge=1, le=1000, description="Database connections kept open per worker."
+    )
+    db_max_overflow: int = Field(
+        default=20, ge=0, le=1000, description="Extra connections a worker may open under load."
+    )
+    db_pool_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds to wait for a free connection before a 503."
+    )
+    # -- per-token write limits (0 = unlimited; admin tokens are exempt)
+    writes_per_minute: int = Field(
+        default=120, ge=0, description="Writes (papers, versions, reviews) per token per minute."
+    )
+    papers_per_day: int = Field(default=200, ge=0, description="New papers per token per day.")
+    versions_per_day: int = Field(default=500, ge=0, description="New versions per token per day.")
+    reviews_per_day: int = Field(default=1000, ge=0, description="Reviews per token per day.")
+    max_code_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=0, description="Total size of a paper's code files (413 above)."
+    )
+    max_pdf_bytes: int = Field(
+        default=10 * 1024 * 1024, ge=0, description="Size of a decoded PDF (413 above)."
+    )
+    novelty_policy: Literal["mark", "refuse"] = Field(
+        default="mark",
+        description="Near-duplicate papers: mark them (with their original) or refuse (409).",
+    )
+    novelty_threshold: float = Field(
+        default=0.85,  # measured: benchmarks/novelty_threshold.py, docs/insights.md
+        ge=0.0,
+        le=1.0,
+        description="Method-embedding cosine at or above which a paper is a near-duplicate.",
+    )
+
+    # -- verification (agentrxiv verify, H6)
+    verify_wall_s: float = Field(
+        default=1800.0, gt=0, description="Wall-clock limit of one sandboxed technique run."
+    )
+    verify_concurrency: int = Field(
+        default=4, ge=1, le=256, description="Problems a verification runs at once."
     )
 
     def database_url(self) -> str:

@@ -223,13 +223,20 @@ def test_leaderboard_best_per_paper(server: LiveServer) -> None:
     with server.client(server.admin_token) as http:
         assert http.post(f"/api/v1/papers/{gone}/withdraw", json={"reason": "bug"}).is_success
         board = http.get(f"/api/v1/leaderboard/{bench}", params={"metric": "accuracy"}).json()
-        any_metric = http.get(f"/api/v1/leaderboard/{bench}").json()
-        empty = http.get(f"/api/v1/leaderboard/{unique('none')}").json()
+        primary = http.get(f"/api/v1/leaderboard/{bench}").json()
+        latency = http.get(f"/api/v1/leaderboard/{bench}", params={"metric": "latency"}).json()
+        unknown_metric = http.get(f"/api/v1/leaderboard/{bench}", params={"metric": "f1"})
+        unknown_bench = http.get(f"/api/v1/leaderboard/{unique('none')}")
     ranked = [(e["paper_id"], e["value"]) for e in board["entries"]]
     assert ranked == [(high, 0.60), (tie_new, 0.50), (tie_old, 0.50), (low, 0.35)]
-    assert any_metric["entries"][0]["paper_id"] == high
-    assert any_metric["entries"][0]["metric"] == "latency"
-    assert empty["entries"] == []
+    # No metric: the primary one (accuracy), never whichever row sorts first.
+    assert primary["metric"] == "accuracy" and primary["entries"] == board["entries"]
+    assert primary["metrics"] == ["accuracy", "latency"]
+    assert [e["paper_id"] for e in latency["entries"]] == [high]
+    assert unknown_metric.status_code == 404
+    message = unknown_metric.json()["error"]
+    assert "'f1'" in message and "accuracy, latency" in message
+    assert unknown_bench.status_code == 404
 
 
 def test_reviews(server: LiveServer) -> None:

@@ -313,7 +313,8 @@ def test_feed_has_arxiv_namespaces_totals_and_entry_fields(archive: dict[str, An
         "Alice Agent",
         "Bob Builder",
     ]
-    assert authors[0].findtext("arxiv:affiliation", namespaces=NS) == "Lab One"
+    # An author's lab is always the posting token's lab ("Lab One" in the request).
+    assert authors[0].findtext("arxiv:affiliation", namespaces=NS) == "test-lab"
     assert authors[1].findtext("arxiv:affiliation", namespaces=NS) == "test-lab"  # poster
     assert entry.findtext("arxiv:comment", namespaces=NS) == "14 pages"
     links = {(ln.get("rel"), ln.get("title")): ln for ln in entry.findall("a:link", NS)}
@@ -511,7 +512,7 @@ def test_arxiv_client_search_pages_through_results(archive: dict[str, Any]) -> N
     assert quantum.entry_id.rsplit("/abs/", 1)[1] == f"{p1}v2"  # the short id, versioned
     assert quantum.title == "Quantum computing with agent laboratories, revised"
     assert [a.name for a in quantum.authors] == ["Alice Agent", "Bob Builder"]
-    assert quantum.authors[0].affiliation == ["Lab One"]
+    assert quantum.authors[0].affiliation == ["test-lab"]  # the posting lab, always
     assert quantum.primary_category == "quant-ph"
     assert quantum.categories == ["quant-ph", "cs.AI"]
     assert quantum.comment == "14 pages"

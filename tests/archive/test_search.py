@@ -24,6 +24,7 @@ from agentrxiv.archive.search.aggregate import aggregate
 from agentrxiv.archive.search.embedder import get_embedder, search_text
 from agentrxiv.archive.search.index import prefetch_embeddings
 from agentrxiv.archive.tables import Paper, PaperVersion
+from agentrxiv.config import Settings
 from agentrxiv.errors import ArchiveError, NotFoundError
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "search_corpus.json").read_text())
@@ -424,3 +425,52 @@ def test_matrix_reloads_when_it_missed_a_version(
         matrix.next_recount = 0.0
     with db.read() as session:
         assert [h.id for h in search(session, "moon tides", "semantic").items] == [paper]
+
+
+# ------------------------------------------------------------------------- relevance floor
+# The default floor (0.3) sits between the best off-topic cosine on this corpus (0.25) and
+# the lowest cosine of an on-topic query's expected paper (0.41): benchmarks/search_floor.py.
+FLOOR = Settings().search_min_score
+
+
+@pytest.mark.parametrize("mode", ["semantic", "hybrid"])
+def test_off_topic_query_finds_no_close_match(archive: Archive, mode: str) -> None:
+    with archive.db.read() as session:
+        found = search(session, "quantum chromodynamics lattice QCD", mode, min_score=FLOOR)
+        unfloored = search(session, "quantum chromodynamics lattice QCD", mode)
+    assert found.total == 0 and found.items == []
+    assert found.min_score == FLOOR and found.note and "no close matches" in found.note
+    assert unfloored.total > 0  # without the floor every embedded paper is a "match"
+
+
+@pytest.mark.parametrize(
+    ("query", "mode", "expected"),
+    [
+        (
+            "generate multiple answers and choose the one most of them agree on",
+            "semantic",
+            "selfcons",
+        ),
+        ("machine learning over graph structured data", "semantic", "gcn"),
+        ("step by step reasoning prompts for math word problems", "hybrid", "cot"),
+        ("SDA", "hybrid", "sda"),  # a keyword match stays, whatever its cosine
+    ],
+)
+def test_on_topic_queries_keep_their_hits_above_the_floor(
+    archive: Archive, query: str, mode: str, expected: str
+) -> None:
+    with archive.db.read() as session:
+        found = search(session, query, mode, k=5, min_score=FLOOR)
+    assert [archive.key(hit.id) for hit in found.items][0] == expected
+    assert found.note is None and found.total >= 1
+    if mode == "semantic":
+        assert all(hit.score >= FLOOR for hit in found.items)
+        assert found.total < len(CORPUS)  # the floor drops the unrelated papers
+
+
+def test_floor_is_ignored_by_keyword_and_checked(archive: Archive) -> None:
+    with archive.db.read() as session:
+        keyword = search(session, "graph", "keyword", min_score=0.99)
+        assert keyword.total > 0 and keyword.min_score is None
+        with pytest.raises(ArchiveError, match="min_score"):
+            search(session, "graph", "semantic", min_score=1.5)

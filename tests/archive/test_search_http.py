@@ -63,7 +63,9 @@ def test_search_over_http(sqlite_server: Any, published: dict[str, str], mode: s
 def test_filters_and_aggregations_over_http(sqlite_server: Any, published: dict[str, str]) -> None:
     body = _search(sqlite_server, q="networks", mode="semantic", category="cs.LG").json()
     assert [item["title"] for item in body["items"]] == ["Graph Attention Networks"]
-    body = _search(sqlite_server, q="x", benchmark="math500", min_value=0.4).json()
+    # "x" is close to nothing: only with the relevance floor off (-1) is every paper a match.
+    assert _search(sqlite_server, q="x", benchmark="math500").json()["total"] == 0
+    body = _search(sqlite_server, q="x", benchmark="math500", min_value=0.4, min_score=-1).json()
     assert body["total"] == 1
     with sqlite_server.client() as client:
         best = client.get("/api/v1/aggregate/best-per-benchmark").json()
@@ -141,3 +143,20 @@ def test_aggregate_errors_over_http(sqlite_server: Any) -> None:
     assert "unknown aggregation" in unknown.json()["error"]
     assert missing.status_code == 422 and "benchmark" in missing.json()["error"]
     assert fine.status_code == 200 and fine.json()["metric"] == "accuracy"
+
+
+def test_no_close_matches_over_http(sqlite_server: Any, published: dict[str, str]) -> None:
+    off_topic = "quantum chromodynamics lattice QCD"
+    for mode in ("semantic", "hybrid"):
+        body = _search(sqlite_server, q=off_topic, mode=mode).json()
+        assert body["total"] == 0 and body["items"] == []
+        assert body["min_score"] == 0.3 and "no close matches" in body["note"]
+    unfloored = _search(sqlite_server, q=off_topic, mode="semantic", min_score=-1).json()
+    assert unfloored["total"] >= 1 and unfloored["note"] is None
+    assert _search(sqlite_server, q=off_topic, min_score=2).status_code == 422
+    with sqlite_server.client() as client:
+        page = client.get("/search", params={"q": off_topic}).text
+        assert "No close matches." in page and "relevance floor of 0.3" in page
+        everything = client.get("/search", params={"q": off_topic, "min_score": "-1"}).text
+        assert "No close matches." not in everything and "Graph Attention Networks" in everything
+        assert client.get("/search", params={"q": "x", "min_score": "high"}).status_code == 400

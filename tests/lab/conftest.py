@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from agentrxiv.bench.math500 import load_math500, sample_path
+from agentrxiv.bench.registry import get_benchmark
 from agentrxiv.lab.config import LabConfig, parse_config
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
@@ -194,7 +194,8 @@ def lab_script() -> Iterator[LabScript]:
     """The scripted lab model registered as ``scripted/lab`` (and the target model)."""
     script = LabScript()
     register_script("lab", script)
-    problems = {p.problem: p.answer for p in load_math500(sample_path())}
+    # Labs see the dev split only: alternate right/wrong over the dev problems.
+    problems = {p.problem: p.answer for p in get_benchmark("math500").problems("dev")}
     register_script("target", target_responder(problems))
     yield script
     unregister_script("lab")

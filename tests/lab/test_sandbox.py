@@ -1,7 +1,8 @@
 """The sandbox contains escape attempts (exit, subprocess, fork bombs, runaway loops, memory
 hogs, floods of output, writes outside, secrets, network) and the parent carries on. Every
-test runs a real child interpreter; most run both with namespaces and with the audit hook
-alone (the fallback where ``unshare`` is unavailable)."""
+test runs a real child interpreter; most run under the bwrap boundary and in both unsafe
+modes (``unshare`` namespaces + audit hook, audit hook alone). Escapes that get past the
+audit hook are in ``test_sandbox_escapes.py``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from agentrxiv.errors import ConfigError
+from agentrxiv.lab import bwrap
 from agentrxiv.lab.sandbox import (
+    BOUNDARY,
     PidsCgroup,
     SandboxLimits,
     SubprocessSandbox,
@@ -24,17 +27,27 @@ from agentrxiv.lab.sandbox import (
 
 FAST = SandboxLimits(cpu_s=5, memory_mb=512, wall_s=15, output_bytes=20_000, max_processes=32)
 MODES = [
-    pytest.param(True, id="namespaces"),
-    pytest.param(False, id="audit-hook-only"),
+    pytest.param("bwrap", id="bwrap"),
+    pytest.param("namespaces", id="unsafe-namespaces"),
+    pytest.param("audit-hook", id="unsafe-audit-hook-only"),
 ]
+
+
+def make_box(workdir: Path, limits: SandboxLimits, mode: str) -> SubprocessSandbox:
+    """A sandbox in ``mode``: the bwrap boundary, or one of the two unsafe fallbacks."""
+    if mode == "bwrap":
+        return SubprocessSandbox(workdir, limits)
+    return SubprocessSandbox(workdir, limits, unsafe=True, namespaces=mode == "namespaces")
 
 
 @pytest.fixture(params=MODES)
 def sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> SubprocessSandbox:
     """A sandbox in a fresh working directory, in each isolation mode this machine offers."""
-    if request.param and not namespace_prefix():
+    if request.param == "bwrap" and bwrap.probe():
+        pytest.skip(f"no bwrap boundary on this machine: {bwrap.probe()}")
+    if request.param == "namespaces" and not namespace_prefix():
         pytest.skip("unshare cannot create namespaces on this machine")
-    return SubprocessSandbox(tmp_path / "work", FAST, namespaces=request.param)
+    return make_box(tmp_path / "work", FAST, request.param)
 
 
 def test_normal_program_runs_and_reports_its_files(sandbox: SubprocessSandbox) -> None:
@@ -251,13 +264,13 @@ def test_tcp_to_a_local_server_fails(sandbox: SubprocessSandbox) -> None:
 
 def test_network_namespace_has_no_interfaces_besides_loopback(tmp_path: Path) -> None:
     """The kernel boundary on its own: no interface to route through, whatever Python does."""
-    if not namespace_prefix():
-        pytest.skip("unshare cannot create namespaces on this machine")
+    if bwrap.probe():
+        pytest.skip("no bwrap boundary on this machine")
     box = SubprocessSandbox(tmp_path / "w", FAST)
     result = box.run_python("import socket\nprint([name for _, name in socket.if_nameindex()])")
     assert result.ok, result.stderr
     assert result.stdout.strip() == "['lo']"
-    assert box.isolation == "namespaces+audit-hook"
+    assert box.isolation == BOUNDARY
 
 
 def test_parent_keeps_working_after_many_runs(sandbox: SubprocessSandbox) -> None:
@@ -277,7 +290,8 @@ def test_concurrent_runs_keep_their_own_output(tmp_path: Path) -> None:
 
 def _like(sandbox: SubprocessSandbox, limits: SandboxLimits) -> SubprocessSandbox:
     """A sandbox in the same directory and isolation mode with other limits."""
-    return SubprocessSandbox(sandbox.workdir, limits, namespaces=sandbox.isolation != "audit-hook")
+    modes = {BOUNDARY: "bwrap", "namespaces+audit-hook": "namespaces"}
+    return make_box(sandbox.workdir, limits, modes.get(sandbox.isolation, "audit-hook"))
 
 
 def _processes_running(marker: str) -> bool:

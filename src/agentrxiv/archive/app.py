@@ -15,11 +15,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentrxiv import __version__
+from agentrxiv.archive.capacity import (
+    RETRY_AFTER_BUSY_SECONDS,
+    AdmissionLimit,
+    configure_threadpool,
+    pool_settings,
+)
 from agentrxiv.archive.db import Database, migrate
+from agentrxiv.archive.head import HeadAsGet
 from agentrxiv.config import Settings, get_settings
 from agentrxiv.errors import ArchiveError
 
@@ -127,7 +135,9 @@ def _respond(
 
         render = getattr(pages, "render_error", None)
         if render is not None:
-            return render(request, status, message)
+            page = render(request, status, message)
+            page.headers.update(headers or {})
+            return page
     return JSONResponse(error_body(status, message), status_code=status, headers=headers)
 
 
@@ -136,8 +146,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ArchiveError)
     async def _archive_error(request: Request, exc: ArchiveError) -> Response:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _respond(request, exc.status, str(exc), headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        retry_after = getattr(exc, "retry_after", None)  # 429: rate limits and quotas
+        if retry_after is not None:
+            headers["Retry-After"] = str(int(retry_after))
+        return _respond(request, exc.status, str(exc), headers or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -157,10 +170,18 @@ def install_error_handlers(app: FastAPI) -> None:
         reason = str(exc.orig).splitlines()[0] if exc.orig else "invalid value"
         return _respond(request, 422, f"the database refused a value in the request: {reason}")
 
+    busy = {"Retry-After": str(RETRY_AFTER_BUSY_SECONDS)}
+
     @app.exception_handler(OperationalError)
     async def _db_unavailable(request: Request, exc: OperationalError) -> Response:
         log.error("database error on %s %s: %s", request.method, request.url.path, exc.orig)
-        return _respond(request, 503, "the database is unavailable; retry later")
+        return _respond(request, 503, "the database is unavailable; retry later", busy)
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> Response:
+        # Every pooled connection stayed busy for db_pool_timeout: saturated, not broken.
+        log.warning("no free database connection for %s %s", request.method, request.url.path)
+        return _respond(request, 503, "the server is at capacity; retry shortly", busy)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -171,10 +192,25 @@ def install_error_handlers(app: FastAPI) -> None:
 def _include_routers(app: FastAPI) -> None:
     from agentrxiv.archive.routes import arxiv, feeds, pages, papers, search
 
+    # Before papers: its /papers/{id}/v{version} would otherwise match /verifications.
+    from agentrxiv.archive.routes import verifications as verification_routes
+
+    app.include_router(verification_routes.router, prefix="/api/v1")
     app.include_router(papers.router, prefix="/api/v1")
     app.include_router(search.router, prefix="/api/v1")
+    from agentrxiv.archive.routes import campaigns as campaign_routes
+
+    app.include_router(campaign_routes.router, prefix="/api/v1")
+    app.include_router(campaign_routes.pages)
+    from agentrxiv.archive.routes import insights as insight_routes
+
+    app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(arxiv.router)
     app.include_router(feeds.router)
+    from agentrxiv.archive.routes import apidocs, files
+
+    app.include_router(apidocs.router)
+    app.include_router(files.router)
     app.include_router(pages.router)
 
 
@@ -184,10 +220,11 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     url = settings.database_url()
     if run_migrations:
         migrate(url)
-    db = Database(url)
+    db = Database(url, pool_settings(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        configure_threadpool(settings)
         yield
         db.dispose()
 
@@ -196,12 +233,21 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
         version=__version__,
         description="A preprint server for autonomous research agents.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package by routes.apidocs (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.db = db
     app.state.engine = db.engine
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeadAsGet)
+    app.add_middleware(
+        AdmissionLimit,
+        max_active=settings.max_concurrent_requests,
+        max_queued=settings.max_queued_requests,
+        queue_timeout=settings.queue_timeout,
+    )
 
     @app.get("/api/v1/health", tags=["meta"])
     def health() -> dict[str, bool]:
@@ -210,3 +256,9 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
 
     _include_routers(app)
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers N`` worker: settings from ``AGENTRXIV_*`` (the
+    parent passes its flags on), database already migrated by the parent."""
+    return create_app(get_settings(), run_migrations=False)

@@ -18,9 +18,11 @@ lower-case ``and`` is an ordinary search word. A term without prefix searches ``
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import pyparsing as pp
 import sqlalchemy as sa
@@ -144,35 +146,61 @@ def _fold(tokens: pp.ParseResults) -> Node:
     return node
 
 
+def _prefixed(tokens: pp.ParseResults) -> Node:
+    """``field:term`` or ``field:(group)``: the field applies to every unprefixed term."""
+    node = tokens[1][0] if isinstance(tokens[1], pp.ParseResults) else tokens[1]
+    return _with_field(node, tokens[0])
+
+
+def _action(fn: Callable[[pp.ParseResults], Any]) -> Callable[[str, int, pp.ParseResults], Any]:
+    """``fn`` as a parse action with pyparsing's full ``(string, loc, tokens)`` signature.
+
+    For shorter signatures pyparsing finds the arity by calling and catching TypeError, with
+    state shared by every thread: under concurrent requests the count overshoots and the
+    grammar stays broken for good (a burst of 200 arXiv queries answered 199 x 500)."""
+
+    def action(_string: str, _loc: int, tokens: pp.ParseResults) -> Any:
+        return fn(tokens)
+
+    return action
+
+
 def _build_grammar() -> pp.ParserElement:
     and_kw, or_kw, andnot_kw = pp.Keyword("AND"), pp.Keyword("OR"), pp.Keyword("ANDNOT")
     keyword = and_kw | or_kw | andnot_kw
     lpar, rpar = pp.Suppress("("), pp.Suppress(")")
     query = pp.Forward()
 
-    prefix = pp.Regex(r"(?P<f>" + "|".join(FIELDS) + r"):").set_parse_action(lambda t: t["f"])
+    prefix = pp.Regex(r"(?P<f>" + "|".join(FIELDS) + r"):").set_parse_action(
+        _action(lambda t: t["f"])
+    )
     date_range = pp.Regex(
         r"(?P<field>" + "|".join(DATE_FIELDS) + r"):\[\s*(?P<start>\d+|\*)\s+TO\s+"
         r"(?P<end>\d+|\*)\s*\]"
-    ).set_parse_action(_date_range)
+    ).set_parse_action(_action(_date_range))
     phrase = pp.QuotedString('"', esc_char="\\").set_parse_action(
-        lambda t: Term(field="all", text=t[0], phrase=True)
+        _action(lambda t: Term(field="all", text=t[0], phrase=True))
     )
-    word = (~keyword + pp.Regex(r'[^\s()"]+')).set_parse_action(_word)
+    word = (~keyword + pp.Regex(r'[^\s()"]+')).set_parse_action(_action(_word))
     term = phrase | word
     group = lpar + query + rpar
-    prefixed = (prefix + pp.Group(group) | prefix + term).set_parse_action(
-        lambda t: _with_field(t[1][0] if isinstance(t[1], pp.ParseResults) else t[1], t[0])
-    )
+    prefixed = (prefix + pp.Group(group) | prefix + term).set_parse_action(_action(_prefixed))
     operand = date_range | prefixed | group | term
     implicit_and = pp.Opt(and_kw | andnot_kw, default="AND")
-    and_expr = pp.Group(operand + pp.ZeroOrMore(implicit_and + operand)).set_parse_action(_fold)
-    or_expr = pp.Group(and_expr + pp.ZeroOrMore(or_kw + and_expr)).set_parse_action(_fold)
+    and_expr = pp.Group(operand + pp.ZeroOrMore(implicit_and + operand)).set_parse_action(
+        _action(_fold)
+    )
+    or_expr = pp.Group(and_expr + pp.ZeroOrMore(or_kw + and_expr))
+    or_expr.set_parse_action(_action(_fold))
     query <<= or_expr
-    return query + pp.StringEnd()
+    grammar = query + pp.StringEnd()
+    grammar.streamline()  # done once here: streamlining mutates the grammar
+    return grammar
 
 
 _GRAMMAR = _build_grammar()
+# pyparsing promises no thread safety; parsing a query takes well under a millisecond.
+_GRAMMAR_LOCK = threading.Lock()
 
 
 def parse_query(text: str) -> Node:
@@ -185,7 +213,8 @@ def parse_query(text: str) -> Node:
     if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", text):
         raise ArxivQueryError("search_query contains control characters")
     try:
-        return _GRAMMAR.parse_string(text, parse_all=True)[0]
+        with _GRAMMAR_LOCK:
+            return _GRAMMAR.parse_string(text, parse_all=True)[0]
     except pp.ParseBaseException as exc:
         near = text[exc.loc : exc.loc + 20] or "end of query"
         raise ArxivQueryError(

@@ -17,6 +17,11 @@ from typing import Any
 import httpx
 
 from agentrxiv.archive.schemas import (
+    CampaignCreate,
+    CampaignList,
+    CampaignPublic,
+    CampaignUpdate,
+    LabToken,
     Leaderboard,
     Lineage,
     PaperCreate,
@@ -26,6 +31,8 @@ from agentrxiv.archive.schemas import (
     ReviewPublic,
     SearchMode,
     SearchResponse,
+    VerificationCreate,
+    VerificationPublic,
 )
 from agentrxiv.errors import (
     ArchiveError,
@@ -52,17 +59,33 @@ ERROR_CLASSES: dict[int, type[ArchiveError]] = {
 }
 
 
+def _not_agentrxiv(response: httpx.Response) -> str:
+    """One line naming the URL and status of an answer that is not the API's JSON."""
+    reason = f" {response.reason_phrase}" if response.reason_phrase else ""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content type"
+    return (
+        f"{response.request.method} {response.request.url} answered {response.status_code}"
+        f"{reason} with a non-JSON response ({kind}); is this an AgentRxiv server?"
+    )
+
+
 def error_from_response(response: httpx.Response) -> ArchiveError:
-    """The ``ArchiveError`` for a refused request, with the server's own message."""
+    """The ``ArchiveError`` for a refused request, with the server's own message.
+
+    A response that is not the API's JSON error shape (another web server, a proxy's HTML
+    error page) becomes one line naming the URL and the status, never the page itself."""
     status = response.status_code
     try:
-        message = str(response.json().get("error") or response.text)
-    except (ValueError, AttributeError):
-        message = response.text.strip()[:500] or response.reason_phrase
-    if status >= 500:
+        payload = response.json()
+        message = str(payload["error"]) if isinstance(payload, dict) else ""
+    except (ValueError, KeyError):
+        message = ""
+    if not message:
+        message = _not_agentrxiv(response)
+    elif status >= 500:
         message = f"server error {status}: {message}"
     cls = ERROR_CLASSES.get(status, ArchiveError)
-    return cls(message, status=status)
+    return cls(" ".join(message.split()), status=status)
 
 
 def _query_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +148,11 @@ class ArchiveClient:
         return response.status_code in statuses
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """Send with retries; raise ``ArchiveError`` for refusals and unreachable servers."""
+        """Send with retries; raise ``ArchiveError`` for refusals and unreachable servers.
+
+        ``_idempotent=True`` marks a write that is safe to repeat (an idempotency key), so
+        timeouts and 502/504 are retried as for reads."""
+        idempotent = method == "GET" or bool(kwargs.pop("_idempotent", False))
         for attempt in range(self.retries + 1):
             last = attempt == self.retries
             try:
@@ -133,11 +160,11 @@ class ArchiveClient:
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
                 failure: Exception = exc
             except httpx.TransportError as exc:
-                if method != "GET":
+                if not idempotent:
                     raise self._unreachable(exc) from exc
                 failure = exc
             else:
-                if not self._retryable(method, response) or last:
+                if not self._retryable("GET" if idempotent else method, response) or last:
                     break
                 log.info("%s %s answered %d; retrying", method, path, response.status_code)
                 time.sleep(self._delay(attempt, response))
@@ -159,7 +186,11 @@ class ArchiveClient:
         )
 
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._send(method, API + path, **kwargs).json()
+        response = self._send(method, API + path, **kwargs)
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ArchiveError(_not_agentrxiv(response), status=502) from exc
 
     # ------------------------------------------------------------ papers
 
@@ -168,9 +199,13 @@ class ArchiveClient:
         return bool(self._json("GET", "/health").get("ok"))
 
     def submit(self, paper: PaperCreate) -> PaperPublic:
-        """Publish a new paper; returns it with its new id."""
-        body = paper.model_dump(mode="json")
-        return PaperPublic.model_validate(self._json("POST", "/papers", json=body))
+        """Publish a new paper; returns it with its new id. With an ``idempotency_key`` a
+        retry (also after a lost response) returns the paper already created."""
+        body = paper.model_dump(mode="json", exclude_none=True)
+        keyed = bool(paper.idempotency_key)
+        return PaperPublic.model_validate(
+            self._json("POST", "/papers", json=body, _idempotent=keyed)
+        )
 
     def new_version(self, paper_id: str, paper: PaperCreate) -> PaperPublic:
         """Publish a new version of one of the lab's papers."""
@@ -189,9 +224,13 @@ class ArchiveClient:
         limit: int = 20,
         category: str | None = None,
         lab: str | None = None,
+        campaign: str | None = None,
     ) -> PaperList:
         """Latest papers, newest first."""
-        params = _query_params({"offset": offset, "limit": limit, "category": category, "lab": lab})
+        params = _query_params(
+            {"offset": offset, "limit": limit, "category": category, "lab": lab}
+            | {"campaign": campaign}
+        )
         return PaperList.model_validate(self._json("GET", "/papers", params=params))
 
     def pdf(self, paper_id: str, version: int | None = None) -> bytes:
@@ -203,9 +242,16 @@ class ArchiveClient:
         """Ancestors and descendants of a paper."""
         return Lineage.model_validate(self._json("GET", f"/papers/{paper_id}/lineage"))
 
-    def leaderboard(self, benchmark: str, metric: str | None = None) -> Leaderboard:
-        """Best result per paper on a benchmark, highest first."""
-        params = _query_params({"metric": metric})
+    def leaderboard(
+        self,
+        benchmark: str,
+        metric: str | None = None,
+        model: str | None = None,
+        min_n: int | None = None,
+    ) -> Leaderboard:
+        """Best result per paper on a benchmark (default: its primary metric), highest first;
+        optionally only one model's results and those with at least ``min_n`` problems."""
+        params = _query_params({"metric": metric, "model": model, "min_n": min_n})
         data = self._json("GET", f"/leaderboard/{benchmark}", params=params)
         return Leaderboard.model_validate(data)
 
@@ -225,6 +271,17 @@ class ArchiveClient:
         data = self._json("POST", f"/papers/{paper_id}/withdraw", json={"reason": reason})
         return PaperPublic.model_validate(data)
 
+    def post_verification(self, paper_id: str, record: VerificationCreate) -> VerificationPublic:
+        """Post a verification record of a paper (the verifier is the token's lab)."""
+        body = record.model_dump(mode="json")
+        data = self._json("POST", f"/papers/{paper_id}/verifications", json=body)
+        return VerificationPublic.model_validate(data)
+
+    def list_verifications(self, paper_id: str) -> builtins.list[VerificationPublic]:
+        """Every verification of a paper, oldest first."""
+        data = self._json("GET", f"/papers/{paper_id}/verifications")
+        return [VerificationPublic.model_validate(item) for item in data]
+
     # ------------------------------------------------------------ search
 
     def search(
@@ -242,3 +299,73 @@ class ArchiveClient:
     def aggregate(self, kind: str, **params: Any) -> Any:
         """An aggregation (e.g. counts per category) as the server returns it."""
         return self._json("GET", f"/aggregate/{kind}", params=_query_params(params))
+
+    # ------------------------------------------------------------ campaigns (H7)
+
+    def create_campaign(self, data: CampaignCreate) -> CampaignPublic:
+        """Create a campaign owned by this token's lab."""
+        body = data.model_dump(mode="json", exclude_none=True)
+        return CampaignPublic.model_validate(self._json("POST", "/campaigns", json=body))
+
+    def campaign(self, campaign_id: str) -> CampaignPublic:
+        """One campaign with its records."""
+        return CampaignPublic.model_validate(self._json("GET", f"/campaigns/{campaign_id}"))
+
+    def campaigns(self, offset: int = 0, limit: int = 50) -> CampaignList:
+        """Campaigns, newest first."""
+        params = {"offset": offset, "limit": limit}
+        return CampaignList.model_validate(self._json("GET", "/campaigns", params=params))
+
+    def update_campaign(self, campaign_id: str, data: CampaignUpdate) -> CampaignPublic:
+        """Change a campaign's status and/or records (safe to repeat)."""
+        body = data.model_dump(mode="json", exclude_none=True)
+        data_out = self._json("PATCH", f"/campaigns/{campaign_id}", json=body, _idempotent=True)
+        return CampaignPublic.model_validate(data_out)
+
+    def mint_lab_token(self, campaign_id: str, lab: str) -> LabToken:
+        """A write token for the campaign's lab ``lab`` (owner or admin token)."""
+        data = self._json("POST", f"/campaigns/{campaign_id}/labs/{lab}/token")
+        return LabToken.model_validate(data)
+
+    # ------------------------------------------------------------ insights and novelty
+
+    def post_insights(self, batch: Any) -> builtins.list[Any]:
+        """Store the insights of one of the lab's papers (an ``InsightBatch``)."""
+        from agentrxiv.archive.schemas import InsightPublic
+
+        data = self._json("POST", "/insights", json=batch.model_dump(mode="json"))
+        return [InsightPublic.model_validate(item) for item in data]
+
+    def insights(
+        self,
+        query: str | None = None,
+        mode: SearchMode = "hybrid",
+        k: int = 10,
+        offset: int = 0,
+        **filters: Any,
+    ) -> Any:
+        """Search insights (``InsightList``); filters: benchmark, campaign, lab, paper, kind."""
+        from agentrxiv.archive.schemas import InsightList
+
+        params = _query_params({"q": query, "mode": mode, "k": k, "offset": offset, **filters})
+        return InsightList.model_validate(self._json("GET", "/insights", params=params))
+
+    def novelty_check(self, text: str, code: str | None = None, k: int = 3, **extra: Any) -> Any:
+        """The nearest papers to a method text and the server's verdict (``NoveltyVerdict``)."""
+        from agentrxiv.archive.schemas import NoveltyVerdict
+
+        body = {"text": text, "code": code, "k": k, **extra}
+        return NoveltyVerdict.model_validate(self._json("POST", "/novelty/check", json=body))
+
+    def novelty_stats(self, campaign: str | None = None) -> Any:
+        """Papers and near-duplicates recorded, of a campaign or all (``NoveltyStats``)."""
+        from agentrxiv.archive.schemas import NoveltyStats
+
+        params = _query_params({"campaign": campaign})
+        return NoveltyStats.model_validate(self._json("GET", "/novelty/stats", params=params))
+
+    def paper_novelty(self, paper_id: str) -> Any:
+        """A paper's novelty record (``NoveltyPublic``)."""
+        from agentrxiv.archive.schemas import NoveltyPublic
+
+        return NoveltyPublic.model_validate(self._json("GET", f"/papers/{paper_id}/novelty"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,24 @@ def _tune_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def make_engine(url: str) -> Engine:
+@dataclass(frozen=True)
+class PoolSettings:
+    """Connection pool of one server worker: ``size`` kept open, up to ``max_overflow`` more
+    under load, and ``timeout`` seconds to wait for a free one (then a 503, never a 500)."""
+
+    size: int = 10
+    max_overflow: int = 20
+    timeout: float = 10.0
+
+
+def make_engine(url: str, pool: PoolSettings | None = None) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    pool = pool or PoolSettings()
+    sizes: dict[str, Any] = {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+    }
     url = normalize_url(url)
     try:
         parsed = make_url(url)
@@ -64,18 +81,21 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        in_memory = parsed.database in (None, "", ":memory:")
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False}, **({} if in_memory else sizes)
+        )
         _tune_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, **sizes)
 
 
 class Database:
     """An engine with its read and write session factories."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolSettings | None = None) -> None:
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, pool)
         self.dialect = self.engine.dialect.name
         writer = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._reads = sessionmaker(self.engine, expire_on_commit=False)

@@ -3,8 +3,9 @@ settings, and the bearer-token principal (``CurrentLab``) or an admin (``AdminDe
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -43,7 +44,19 @@ def get_session(db: DatabaseDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+def _released_when_the_endpoint_returns(dependency: Any) -> Any:
+    """``Depends(dependency)`` whose exit code runs as soon as the endpoint returns, before
+    the response is serialised and sent (FastAPI >= 0.121, ``scope="function"``).
+
+    Endpoints return finished Pydantic models or responses, so the session is not needed
+    after that; giving its connection back at once keeps a request that waits for a thread
+    to serialise its response from holding a pooled connection meanwhile."""
+    if "scope" in inspect.signature(Depends).parameters:
+        return Depends(dependency, scope="function")
+    return Depends(dependency)
+
+
+SessionDep = Annotated[Session, _released_when_the_endpoint_returns(get_session)]
 
 
 def current_lab(

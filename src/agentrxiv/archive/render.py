@@ -13,6 +13,7 @@ import html
 import io
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -22,6 +23,8 @@ from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+
+from agentrxiv.archive.attachments import is_served_file, resolve_source
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +106,21 @@ def _markdown() -> MarkdownIt:
     return md
 
 
-def sanitize_html(markup: str) -> str:
+def _image_filter(files_base: str) -> Callable[[str, str, str], str | None]:
+    """Relative image sources resolve to ``files_base``; then a source is kept only when it
+    points at a paper version's own attachments (``/abs/<id>vN/files/...``): no remote,
+    ``data:`` or other-site images."""
+
+    def keep(tag: str, attribute: str, value: str) -> str | None:
+        if tag == "img" and attribute == "src":
+            value = resolve_source(value, files_base)
+            return value if is_served_file(value) else None
+        return value
+
+    return keep
+
+
+def sanitize_html(markup: str, files_base: str = "") -> str:
     """Remove everything but ordinary document tags and MathML from ``markup``."""
     return nh3.clean(
         markup,
@@ -112,6 +129,7 @@ def sanitize_html(markup: str) -> str:
         url_schemes=set(ALLOWED_URL_SCHEMES),
         allowed_classes=ALLOWED_CLASSES,
         link_rel="noopener noreferrer nofollow",
+        attribute_filter=_image_filter(files_base),
     )
 
 
@@ -125,27 +143,40 @@ def _alignment_as_classes(tokens: list[Token]) -> None:
                 token.attrSet("class", f"align-{match.group(1)}")
 
 
-def render_markdown(text: str) -> str:
-    """Paper Markdown with math to sanitised HTML, safe to insert into a page unescaped."""
+def render_markdown(text: str, files_base: str = "") -> str:
+    """Paper Markdown with math to sanitised HTML, safe to insert into a page unescaped.
+    ``files_base`` (``/abs/<id>vN/files/``) is where relative image paths resolve."""
     text = text or ""
     # Versions are immutable, so a page's body renders once; huge bodies are not kept.
-    return _render_cached(text) if len(text) <= MAX_CACHED_CHARS else _render(text)
+    if len(text) <= MAX_CACHED_CHARS:
+        return _render_cached(text, files_base)
+    return _render(text, files_base)
 
 
 @lru_cache(maxsize=128)
-def _render_cached(text: str) -> str:
-    return _render(text)
+def _render_cached(text: str, files_base: str = "") -> str:
+    return _render(text, files_base)
 
 
-def _render(text: str) -> str:
+def _render(text: str, files_base: str = "") -> str:
     md = _markdown()
     env: dict[str, Any] = {}
     tokens = md.parse(text, env)
     _alignment_as_classes(tokens)
-    return sanitize_html(md.renderer.render(tokens, md.options, env))
+    return sanitize_html(md.renderer.render(tokens, md.options, env), files_base)
 
 
 ChartPoint = tuple[datetime, float]
+# Options that keep agent-chosen names literal: no TeX, and every "$" escaped (below).
+PLAIN_TEXT_RC = {"text.usetex": False}
+
+
+def plain_chart_text(text: str) -> str:
+    """``text`` as matplotlib shows it literally: an unescaped ``$`` starts mathtext, and a
+    benchmark named ``bad$\\notacommand$`` would make the chart fail to render."""
+    return text.replace("$", r"\$")
+
+
 MIN_CHART_SPAN = timedelta(days=1)
 
 
@@ -164,7 +195,9 @@ def leaderboard_chart_svg(benchmark: str, metric: str, points: tuple[ChartPoint,
     times = [t for t, _ in ordered]
     values = [v for _, v in ordered]
     best_so_far = [max(values[: i + 1]) for i in range(len(values))]
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 10, "svg.hashsalt": "ax"}):
+    rc = {"svg.fonttype": "none", "font.size": 10, "svg.hashsalt": "ax", **PLAIN_TEXT_RC}
+    benchmark, metric = plain_chart_text(benchmark), plain_chart_text(metric)
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(9, 3.6), layout="constrained")
         ax = fig.add_subplot()
         ax.scatter(times, values, s=22, color="#8c959f", label="result", zorder=2)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from agentrxiv.archive.attachments import decode_attachment
 from agentrxiv.archive.schemas import Author, PaperCreate
 from agentrxiv.archive.tables import PaperVersion
 from agentrxiv.errors import ArchiveError
@@ -52,6 +53,8 @@ class PreparedVersion:
     pdf: bytes | None
     authors_text: str
     embedding: bytes | None
+    # (name, media type, bytes) of each checked figure (``archive.attachments``).
+    attachments: list[tuple[str, str, bytes]] = field(default_factory=list)
 
 
 def decode_pdf(pdf_base64: str | None) -> bytes | None:
@@ -65,6 +68,17 @@ def decode_pdf(pdf_base64: str | None) -> bytes | None:
     if not pdf.startswith(b"%PDF"):
         raise ArchiveError("pdf_base64 does not decode to a PDF (no %PDF header)", status=422)
     return pdf
+
+
+def decode_attachments(data: PaperCreate) -> list[tuple[str, str, bytes]]:
+    """Check each attachment (images only, size-limited, unique names); 413/422 otherwise."""
+    decoded: dict[str, tuple[str, str, bytes]] = {}
+    for item in data.attachments:
+        if item.name in decoded:
+            raise ArchiveError(f"attachment {item.name} is sent twice", status=422)
+        media_type, content = decode_attachment(item.name, item.content_base64)
+        decoded[item.name] = (item.name, media_type, content)
+    return list(decoded.values())
 
 
 def authors_text(authors: Iterable[Author]) -> str:
@@ -97,6 +111,7 @@ def prepare(data: PaperCreate, embed: bool = True) -> PreparedVersion:
     """Validate the PDF and compute search text and embedding before any lock is taken."""
     check_storable_text(data.model_dump())
     pdf = decode_pdf(data.pdf_base64)
+    attachments = decode_attachments(data)
     names = authors_text(data.authors)
     fields = {
         "title": data.title,
@@ -106,4 +121,6 @@ def prepare(data: PaperCreate, embed: bool = True) -> PreparedVersion:
         "body": data.body,
     }
     embedding = prepare_embedding(fields) if embed else None
-    return PreparedVersion(data=data, pdf=pdf, authors_text=names, embedding=embedding)
+    return PreparedVersion(
+        data=data, pdf=pdf, authors_text=names, embedding=embedding, attachments=attachments
+    )

@@ -52,8 +52,26 @@ class ApiToken(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Limits and provenance (migration 0003): human tokens may post human reviews; an
+    # expired or revoked token gets 401.
+    is_human: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     lab: Mapped[Lab | None] = relationship()
+
+
+class TokenUsage(Base):
+    """Write counters per token (migration 0003): ``bucket`` is ``write`` (per minute) or
+    ``paper``/``version``/``review`` (per UTC day); ``period`` names the minute or day. Kept in
+    the database so that every server worker sees the same counts."""
+
+    __tablename__ = "token_usage"
+
+    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    period: Mapped[str] = mapped_column(String(20), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class IdCounter(Base):
@@ -77,6 +95,10 @@ class Paper(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Campaigns (H7, migration 0006): the campaign a paper belongs to, and the lab's key for
+    # idempotent submission (a unique index on (lab_id, idempotency_key) lives in 0006).
+    campaign_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
     lab: Mapped[Lab] = relationship()
     versions: Mapped[list[PaperVersion]] = relationship(
@@ -115,6 +137,8 @@ class PaperVersion(Base):
     # {"relative/path.py": "file content"}
     code_files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    # The technique this version names, ``FILE:function`` in code_files (H6, migration 0005).
+    technique: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -128,6 +152,10 @@ class PaperVersion(Base):
     )
     reviews: Mapped[list[Review]] = relationship(
         back_populates="version", cascade="all, delete-orphan"
+    )
+    # Figures (migration 0004); loaded only when asked for (they hold the image bytes).
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="version", cascade="all, delete-orphan", lazy="raise"
     )
 
 
@@ -176,5 +204,119 @@ class Review(Base):
     overall: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Provenance (migration 0003): the lab whose token posted the review (NULL for reviews
+    # stored before 0003), and whether that lab wrote the paper.
+    lab_id: Mapped[int | None] = mapped_column(ForeignKey("labs.id"), nullable=True, index=True)
+    self_review: Mapped[bool] = mapped_column(Boolean, default=False)
 
     version: Mapped[PaperVersion] = relationship(back_populates="reviews")
+    lab: Mapped[Lab | None] = relationship()
+
+
+class Campaign(Base):
+    """A research campaign: many labs writing papers on one topic (H7, migration 0006)."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    topic: Mapped[str] = mapped_column(Text, default="")
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    status_reason: Mapped[str] = mapped_column(Text, default="")
+    # Per-paper records the campaign posts (claimed/verified values, tokens, cost, time).
+    records: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    owner_lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    owner: Mapped[Lab] = relationship()
+
+
+class Insight(Base):
+    """A short lesson (strategy or pitfall) a lab distilled from one of its verified papers,
+    with the evidence it rests on. Untrusted agent text: pages escape it."""
+
+    __tablename__ = "insights"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), index=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # strategy | pitfall
+    text: Mapped[str] = mapped_column(Text)
+    benchmark: Mapped[str] = mapped_column(String(100), default="", index=True)
+    model: Mapped[str] = mapped_column(String(200), default="")
+    metric: Mapped[str] = mapped_column(String(100), default="")
+    split: Mapped[str] = mapped_column(String(100), default="")
+    difference: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    status: Mapped[str] = mapped_column(String(40), default="")
+    campaign: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lab: Mapped[Lab] = relationship()
+
+
+class PaperNovelty(Base):
+    """How new a paper was when first published: its method embedding, its technique-code
+    hash, its nearest earlier papers and, above the threshold, the paper it nearly copies."""
+
+    __tablename__ = "paper_novelty"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), unique=True)
+    method_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    # [{"paper_id": str, "similarity": float, "code_match": bool}], nearest first
+    neighbours: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    near_duplicate_of: Mapped[str | None] = mapped_column(String(20), nullable=True, index=True)
+    similarity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    campaign: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Verification(Base):
+    """A verification record (H6, migration 0005): a paper's technique re-run on a held-out
+    split by a verifier lab. The full record is ``record`` (``VerificationCreate``); the
+    columns are what listings, leaderboards and lineage warnings filter and rank by."""
+
+    __tablename__ = "verifications"
+    __table_args__ = (Index("ix_verifications_benchmark_status", "benchmark", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    verifier_lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
+    self_verification: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(20), default="claim")  # claim | transfer
+    benchmark: Mapped[str] = mapped_column(String(100))
+    split: Mapped[str] = mapped_column(String(100), default="test")
+    model: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(20))  # reproduced | not reproduced | failed
+    value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    verifier: Mapped[Lab] = relationship()
+
+
+class Attachment(Base):
+    """A figure stored with a paper version (migration 0004): a PNG, JPEG, GIF or WebP image
+    the body shows by relative path, served at ``/abs/<id>v<N>/files/<name>``."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("version_id", "name", name="uq_attachment_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("paper_versions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    media_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    version: Mapped[PaperVersion] = relationship(back_populates="attachments")

@@ -21,7 +21,8 @@ SAMPLE_NAME = "math500_sample20.jsonl"
 
 
 class Problem(BaseModel):
-    """One MATH-500 problem in the ``HuggingFaceH4/MATH-500`` format."""
+    """One benchmark problem in the ``HuggingFaceH4/MATH-500`` format; ``answer_format``
+    (``math``, ``integer`` or ``letter``) says how answers to it are graded."""
 
     problem: str
     solution: str
@@ -29,6 +30,7 @@ class Problem(BaseModel):
     subject: str
     level: int
     unique_id: str
+    answer_format: str = "math"
 
 
 def sample_path() -> Path:

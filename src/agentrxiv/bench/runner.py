@@ -14,12 +14,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from agentrxiv.bench.grading import grade
+from agentrxiv.bench.answers import grade_as
 from agentrxiv.bench.math500 import Problem
 from agentrxiv.bench.report import EvalReport, ProblemRecord, TokenUsage, build_report
 from agentrxiv.bench.techniques import Technique, resolve_technique, technique_name
+
+if TYPE_CHECKING:
+    from agentrxiv.bench.registry import Benchmark
 from agentrxiv.errors import AgentrxivError, BudgetExceededError
 from agentrxiv.llm.base import ChatModel, ChatResult, Message
 from agentrxiv.llm.errors import MissingKeyError, ProviderError, RateLimitError, UnreachableError
@@ -114,7 +117,9 @@ def _attempt(technique: Technique, problem: Problem, model: ChatModel, tag: str)
     return _Attempt(output, error, recorder.tally, time.perf_counter() - started)
 
 
-def _record(problem: Problem, attempt: _Attempt) -> ProblemRecord:
+def _record(
+    problem: Problem, attempt: _Attempt, benchmark: Benchmark | None = None
+) -> ProblemRecord:
     record = ProblemRecord(
         unique_id=problem.unique_id,
         subject=problem.subject,
@@ -130,7 +135,11 @@ def _record(problem: Problem, attempt: _Attempt) -> ProblemRecord:
         record.error = f"{type(attempt.error).__name__}: {attempt.error}"
         record.method = "error"
         return record
-    result = grade(attempt.output or "", problem.answer)
+    if benchmark is not None:
+        result = benchmark.grade_result(attempt.output or "", problem)
+    else:  # each problem says how it is graded (MATH-500: math)
+        output, gold = attempt.output or "", problem.answer
+        result = grade_as(problem.answer_format, output, gold, problem.problem)
     record.extracted, record.correct = result.extracted, result.correct
     record.method, record.error = result.method, result.error
     return record
@@ -141,6 +150,7 @@ def _collect(
     problems: list[Problem],
     by_index: dict[int, ProblemRecord],
     progress: Callable[[ProblemRecord], None] | None,
+    benchmark: Benchmark | None = None,
 ) -> BaseException | None:
     """Grade attempts as they finish. After a fatal error the queued problems are cancelled
     and those already running are still collected; returns the first fatal error."""
@@ -162,7 +172,7 @@ def _collect(
                 for queued in pending:
                     queued.cancel()
             continue
-        record = _record(problems[index], attempt)
+        record = _record(problems[index], attempt, benchmark)
         by_index[index] = record
         if progress is not None:
             progress(record)
@@ -178,14 +188,18 @@ def evaluate(
     *,
     tag: str = "bench",
     metadata: dict[str, Any] | None = None,
+    benchmark: Benchmark | None = None,
 ) -> EvalReport:
     """Run ``technique`` on every problem with ``concurrency`` threads and grade the answers.
 
     Failed problems stay in the denominator; a run-level fault raises ``EvaluationStopped``
     with the finished records. Grading runs in the calling thread (math-verify's timeout
-    needs the main thread's signals)."""
+    needs the main thread's signals). ``benchmark`` grades with its grader; without one each
+    problem is graded by its ``answer_format``. Records come in the order of ``problems``."""
     solve = resolve_technique(technique)
     info = {"technique": technique_name(technique), "model": getattr(model, "spec", "unknown")}
+    if benchmark is not None:
+        info["benchmark"] = benchmark.name
     info.update(metadata or {})
     started = time.perf_counter()
     by_index: dict[int, ProblemRecord] = {}
@@ -195,7 +209,7 @@ def evaluate(
             for index, problem in enumerate(problems)
         }
         try:
-            fatal = _collect(pending, problems, by_index, progress)
+            fatal = _collect(pending, problems, by_index, progress, benchmark)
         except KeyboardInterrupt:
             fatal = Interrupted("interrupted by the user")
         finally:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from agentrxiv.bench.grading import extract_answer, is_equivalent
 from agentrxiv.errors import ConfigError
@@ -59,6 +60,44 @@ class ChainOfThought:
 
     def __call__(self, problem: str, model: ChatModel) -> str:
         messages = _messages(COT_SYSTEM, problem)
+        return model.chat(messages, temperature=0.0, max_tokens=self.max_tokens).text
+
+
+def worked_answer(solution: str, answer: str) -> str:
+    """A worked example's reply: the solution, ending in the boxed answer."""
+    if "\\boxed" in solution:
+        return solution.strip()
+    if solution.strip():
+        return f"{solution.strip()}. The answer is \\boxed{{{answer}}}."
+    return f"The answer is \\boxed{{{answer}}}."
+
+
+def example_pairs(problems: list[Any]) -> list[tuple[str, str]]:
+    """(problem, worked reply) pairs from problems with ``solution`` and ``answer``."""
+    return [(p.problem, worked_answer(p.solution, p.answer)) for p in problems]
+
+
+@dataclass
+class FewShot:
+    """Zero-shot's instruction plus worked examples as earlier chat turns (greedy decoding).
+    ``examples`` are (problem, reply) pairs; the default is 3 reserved ``arith`` examples
+    (in neither split). ``resolve_technique(..., benchmark=B)`` takes B's examples."""
+
+    examples: list[tuple[str, str]] | None = None
+    max_tokens: int = ZERO_SHOT_MAX_TOKENS
+
+    def __post_init__(self) -> None:
+        if self.examples is None:
+            from agentrxiv.bench.registry import get_benchmark
+
+            self.examples = example_pairs(get_benchmark("arith").few_shot_examples(3))
+
+    def __call__(self, problem: str, model: ChatModel) -> str:
+        messages: list[Message] = [{"role": "system", "content": ZERO_SHOT_SYSTEM}]
+        for question, reply in self.examples or []:
+            messages.append({"role": "user", "content": PROBLEM_TEMPLATE.format(problem=question)})
+            messages.append({"role": "assistant", "content": reply})
+        messages.append({"role": "user", "content": PROBLEM_TEMPLATE.format(problem=problem)})
         return model.chat(messages, temperature=0.0, max_tokens=self.max_tokens).text
 
 
@@ -114,6 +153,7 @@ BUILTIN_TECHNIQUES: dict[str, Callable[..., Technique]] = {
     "zero-shot": ZeroShot,
     "cot": ChainOfThought,
     "self-consistency": SelfConsistency,
+    "few-shot": FewShot,
 }
 
 
@@ -150,14 +190,19 @@ def resolve_technique(
     samples: int | None = None,
     seed: int | None = None,
     max_tokens: int | None = None,
+    benchmark: Any = None,
+    shots: int = 3,
 ) -> Technique:
-    """A technique from a built-in name (with options), ``module:function`` or a callable."""
+    """A technique from a built-in name (with options), ``module:function`` or a callable.
+    ``few-shot`` takes ``shots`` worked examples from ``benchmark`` (never test problems)."""
     if callable(spec):
         return spec
     if spec in BUILTIN_TECHNIQUES:
-        options: dict[str, int] = {}
+        options: dict[str, Any] = {}
         if max_tokens is not None:
             options["max_tokens"] = max_tokens
+        if spec == "few-shot" and benchmark is not None:
+            options["examples"] = example_pairs(benchmark.few_shot_examples(shots))
         if spec == "self-consistency":
             options.update({"k": samples} if samples is not None else {})
             options.update({"seed": seed} if seed is not None else {})

@@ -10,18 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from agentrxiv.archive.attachments import collect_attachments
 from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.archive.frontmatter import read_front_matter
 from agentrxiv.archive.schemas import PaperCreate
 from agentrxiv.cli.main import app
 from agentrxiv.config import get_settings
 from agentrxiv.errors import ConfigError
 
-FRONT_MATTER_FENCE = "---"
 SERVER_OPTION = typer.Option(None, "--server", help="Server URL (AGENTRXIV_SERVER).")
 
 
@@ -39,24 +39,8 @@ def _token(token: str | None) -> str:
 
 
 def split_front_matter(text: str, source: str) -> tuple[dict[str, Any], str]:
-    """``---\\nYAML\\n---\\nbody`` -> (metadata, body)."""
-    lines = text.lstrip("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].strip() != FRONT_MATTER_FENCE:
-        raise ConfigError(f"{source}: no YAML front matter (the file must start with '---')")
-    for index, line in enumerate(lines[1:], start=1):
-        if line.strip() == FRONT_MATTER_FENCE:
-            header, body = "".join(lines[1:index]), "".join(lines[index + 1 :])
-            break
-    else:
-        raise ConfigError(f"{source}: front matter is not closed by a '---' line")
-    try:
-        meta = yaml.safe_load(header) or {}
-    except yaml.YAMLError as exc:
-        message = f"{source}: front matter is not valid YAML: {exc}".replace("\n", " ")
-        raise ConfigError(message) from exc
-    if not isinstance(meta, dict):
-        raise ConfigError(f"{source}: front matter must be a mapping of fields")
-    return meta, body.strip("\n")
+    """``---\\nYAML\\n---\\nbody`` -> (metadata, body); ids and names read as written."""
+    return read_front_matter(text, source)
 
 
 def _describe(exc: ValidationError) -> str:
@@ -66,15 +50,33 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts[:5])
 
 
-def load_paper(path: Path, pdf: Path | None = None) -> PaperCreate:
-    """A ``PaperCreate`` from a Markdown file with YAML front matter (and an optional PDF)."""
+def attach_code(meta: dict[str, Any], code: list[Path]) -> None:
+    """Add each file to the front matter's ``code_files`` under its file name."""
+    files = dict(meta.get("code_files") or {})
+    for file in code:
+        if file.name in files:
+            raise ConfigError(f"two code files are named {file.name!r}; rename one")
+        try:
+            files[file.name] = file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read code file {file}: {exc}") from exc
+    meta["code_files"] = files
+
+
+def load_paper(path: Path, pdf: Path | None = None, code: list[Path] | None = None) -> PaperCreate:
+    """A ``PaperCreate`` from a Markdown file with YAML front matter (and an optional PDF and
+    code files; ``technique: FILE:function`` in the front matter must name one of them)."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     meta, body = split_front_matter(text, str(path))
-    meta["authors"] = [{"name": a} if isinstance(a, str) else a for a in meta.get("authors") or []]
-    meta["parents"] = [str(p) for p in meta.get("parents") or []]
+    # Images the body shows by relative path (![fig](figures/a.png)) travel with the paper.
+    attachments = collect_attachments(body, path.parent)
+    if attachments:
+        meta["attachments"] = attachments
+    if code:
+        attach_code(meta, code)
     if pdf is not None:
         try:
             meta["pdf_base64"] = base64.b64encode(pdf.read_bytes()).decode("ascii")
@@ -95,9 +97,12 @@ def submit(
     version_of: str | None = typer.Option(
         None, "--version-of", help="Publish as a new version of this paper id."
     ),
+    code: list[Path] = typer.Option(
+        [], "--code", help="Attach a code file (repeatable); name it in 'technique: FILE:function'."
+    ),
 ) -> None:
     """Publish a paper and print its id (and nothing else)."""
-    data = load_paper(paper, pdf)
+    data = load_paper(paper, pdf, code)
     with ArchiveClient(_server(server), token=_token(token)) as client:
         published = client.new_version(version_of, data) if version_of else client.submit(data)
     typer.echo(published.id)

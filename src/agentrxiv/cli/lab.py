@@ -57,11 +57,14 @@ def lab_run(
     copilot_answers: Path | None = typer.Option(
         None, "--copilot-answers", help="YAML list of co-pilot answers (turns co-pilot on)."
     ),
+    unsafe_sandbox: bool = typer.Option(
+        False, "--unsafe-sandbox", help="Run generated code without the bwrap boundary."
+    ),
 ) -> None:
     """Run an agent lab from a topic to a published, reviewed paper."""
     from agentrxiv.lab.config import load_config
 
-    config = load_config(config_path)
+    config = _unsafe(load_config(config_path), unsafe_sandbox)
     server = server or config.server
     state = _run(config, server, token or config.token, resume, copilot_answers)
     if state.published_url:
@@ -70,6 +73,17 @@ def lab_run(
         console.print(f"not published: {state.stopped_reason}")
     else:
         console.print(f"paper: {state.report.paper_path}")
+
+
+def _unsafe(config, flag: bool):  # noqa: ANN001, ANN202 - LabConfig in, LabConfig out
+    """Apply ``--unsafe-sandbox`` and say loudly when generated code runs without a boundary."""
+    if flag:
+        config = config.model_copy(update={"unsafe_sandbox": True})
+    if config.unsafe_sandbox:
+        from agentrxiv.lab.sandbox import UNSAFE_WARNING
+
+        console.print(f"[bold red]WARNING: {UNSAFE_WARNING}[/bold red]", highlight=False)
+    return config
 
 
 @lab_app.command("example-config")
@@ -122,6 +136,9 @@ def demo(
     model: str = typer.Option("local/smollm2", "--model", help="Model spec for agents and target."),
     workdir: Path | None = typer.Option(None, "--dir", help="Where to keep the archive and lab."),
     keep_serving: bool = typer.Option(False, "--keep-serving", help="Serve until Ctrl-C."),
+    unsafe_sandbox: bool = typer.Option(
+        False, "--unsafe-sandbox", help="Run generated code without the bwrap boundary."
+    ),
 ) -> None:
     """Start a server on a temporary archive, run one lab, publish, print the paper URL."""
     from agentrxiv.lab.demo import DemoServer
@@ -131,7 +148,8 @@ def demo(
     console.print(REAL_MODEL_NOTE)
     with DemoServer(root) as server:
         console.print(f"archive server: {server.url} (SQLite at {server.db_path})")
-        state = _run(demo_config(root, data, limit, model), server.url, server.token, False, None)
+        config = _unsafe(demo_config(root, data, limit, model), unsafe_sandbox)
+        state = _run(config, server.url, server.token, False, None)
         console.print(f"paper URL: {state.published_url or '(not published)'}")
         console.print(f"paper file: {state.report.paper_path}")
         console.print(REAL_MODEL_NOTE)

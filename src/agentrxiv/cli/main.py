@@ -45,6 +45,10 @@ def main(
 def _register_commands() -> None:
     # Imported here so each module can import ``app`` from this one.
     from agentrxiv.cli import bench, client, lab, serve  # noqa: F401
+    from agentrxiv.cli import campaign  # noqa: F401
+    from agentrxiv.cli import sandbox  # noqa: F401
+    from agentrxiv.cli import doctor  # noqa: F401
+    from agentrxiv.cli import verify  # noqa: F401
 
 
 def run() -> None:
@@ -52,7 +56,9 @@ def run() -> None:
     _register_commands()
     debug = "--debug" in sys.argv[1:]
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:  # click returns typer.Exit(N)'s code here
+            sys.exit(code)
     except AgentrxivError as exc:
         if debug:
             raise

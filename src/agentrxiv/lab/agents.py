@@ -95,6 +95,7 @@ class Agent:
     memory: Memory = field(default_factory=Memory)
     stats: ActStats = field(default_factory=ActStats)
     persona: str | None = None
+    seed: int | None = None
 
     @property
     def name(self) -> str:
@@ -133,6 +134,7 @@ class Agent:
                 tag=f"lab/{self.lab_name}/{phase}/{self.name}",
                 max_tokens=self.max_tokens,
                 temperature=self.temperature,
+                seed=self.seed,
             )
         except Exception:
             self.stats.failures += 1

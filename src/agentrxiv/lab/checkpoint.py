@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +140,14 @@ class LabState(BaseModel):
     stopped_reason: str = ""
     summaries: dict[str, PhaseSummary] = Field(default_factory=dict)
     elapsed_s: float = 0.0
+    # Insights and novelty (lab.insights): what planning was shown, the plan's novelty
+    # check, and what was distilled after verification.
+    insights: list[dict[str, Any]] = Field(default_factory=list)
+    novelty: dict[str, Any] = Field(default_factory=dict)
+    distillation: dict[str, Any] = Field(default_factory=dict)
+    run_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    redos: dict[str, int] = Field(default_factory=dict, description="co-pilot redos per phase")
+    clock_seq: int = 0
 
     def summary(self, phase: str) -> PhaseSummary:
         """The (created on demand) summary of ``phase``."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agentrxiv.errors import ConfigError
+
+if TYPE_CHECKING:
+    from agentrxiv.bench.registry import Benchmark
 
 PhaseName = Literal[
     "literature",
@@ -80,10 +83,23 @@ class LabConfig(_Strict):
     papers_to_review: int = Field(default=5, ge=0, le=50, description="Papers to add.")
     literature_steps: int = Field(default=8, ge=1, le=100)
     arxiv: bool = Field(default=False, description="Also search arXiv (needs network).")
+    campaign_id: str | None = Field(default=None, description="Campaign the lab writes for.")
+    archive_access: Literal["shared", "own", "none"] = Field(
+        default="shared",
+        description="shared: the campaign's papers; own: this lab's only; none: no search.",
+    )
+    archive_lab: str | None = Field(
+        default=None, description="Server lab name for 'own' (default: lab_name)."
+    )
 
     data: Path | None = Field(default=None, description="MATH-500 JSONL; default the sample.")
     problem_limit: int | None = Field(default=None, ge=1)
-    benchmark: str = "math500"
+    benchmark: str = Field(
+        default="math500", description="Registry name (math500, arith, ...); labs see dev only."
+    )
+    benchmark_options: dict[str, str | int] = Field(
+        default_factory=dict, description="Benchmark settings, e.g. arith digits/operation."
+    )
     seed_max_tokens: int = Field(default=256, ge=8, description="Target-model answer cap.")
     experiment_concurrency: int = Field(default=2, ge=1, le=64)
 
@@ -108,11 +124,26 @@ class LabConfig(_Strict):
 
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    unsafe_sandbox: bool = Field(
+        default=False,
+        description="Run generated code without the bwrap boundary (audit hook only).",
+    )
     structured_retries: int = Field(default=2, ge=0, le=10)
     max_tokens: int = Field(default=512, ge=16, description="Completion cap per agent call.")
     temperature: float = Field(default=0.0, ge=0, le=2)
     memory_turns: int = Field(default=8, ge=2, le=200)
     memory_chars: int = Field(default=12_000, ge=500, description="Verbatim history bound.")
+    use_insights: bool = Field(
+        default=False, description="Retrieve archive insights for planning; distil them."
+    )
+    insights_to_retrieve: int = Field(default=5, ge=1, le=20, description="Insights shown.")
+    novelty_check: bool = Field(
+        default=False, description="Check the plan against the archive before experiments."
+    )
+    novelty_max_revisions: int = Field(default=2, ge=0, le=5)
+    novelty_threshold: float | None = Field(
+        default=None, ge=0, le=1, description="Plan similarity that counts as a near-duplicate."
+    )
 
     @field_validator("reviewers")
     @classmethod
@@ -133,6 +164,22 @@ class LabConfig(_Strict):
         """Task notes for ``phase``."""
         return list(self.task_notes.get(phase, []))
 
+    @field_validator("benchmark")
+    @classmethod
+    def _known_benchmark(cls, value: str) -> str:
+        from agentrxiv.bench.registry import benchmark_names, parse_spec
+
+        name = parse_spec(value)[0]
+        if name not in benchmark_names():
+            raise ValueError(f"unknown benchmark {name!r} (known: {', '.join(benchmark_names())})")
+        return value
+
+    def bench(self) -> Benchmark:
+        """The benchmark the lab works on (its experiments see only the dev split)."""
+        from agentrxiv.bench.registry import get_benchmark
+
+        return get_benchmark(self.benchmark, data=self.data, **self.benchmark_options)
+
     def split_name(self) -> str:
         """How the evaluated problems are named in results (file stem and limit)."""
         stem = self.data.stem if self.data else "math500_sample20"
@@ -145,7 +192,12 @@ class LabConfig(_Strict):
 
     def fingerprint(self) -> str:
         """A short hash of the settings that change results (resume refuses a mismatch)."""
-        keep = self.model_dump(mode="json", include={"topic", "model", "target_model", "data"})
+        keep = self.model_dump(
+            mode="json",
+            include={"topic", "model", "target_model", "data", "benchmark", "benchmark_options"},
+        )
+        if keep["benchmark"] == "math500" and not keep["benchmark_options"]:
+            keep.pop("benchmark"), keep.pop("benchmark_options")  # older checkpoints resume
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -3,8 +3,9 @@ through the lab's model gateway over a Unix socket), the benchmark problems, and
 that write the machine-readable result file and figures the lab collects.
 
 Environment (set by the lab's sandbox): ``AGENTRXIV_MODEL_SOCKET`` (gateway socket),
-``AGENTRXIV_TARGET_MODEL`` (model spec, for the result file), ``AGENTRXIV_DATA`` (MATH-500
-JSONL file, or ``sample``).
+``AGENTRXIV_TARGET_MODEL`` (model spec, for the result file), ``AGENTRXIV_DATA`` (the
+benchmark's dev-split JSONL, or ``sample``), ``AGENTRXIV_BENCHMARK`` (its registry spec) and
+``AGENTRXIV_SPLIT`` (``dev``: what result.json records; labs never see the test split).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from agentrxiv.llm.errors import TimeoutError as ModelTimeoutError
 SOCKET_ENV = "AGENTRXIV_MODEL_SOCKET"
 MODEL_ENV = "AGENTRXIV_TARGET_MODEL"
 DATA_ENV = "AGENTRXIV_DATA"
+BENCHMARK_ENV = "AGENTRXIV_BENCHMARK"
+SPLIT_ENV = "AGENTRXIV_SPLIT"
 RESULT_FILE = "result.json"
 FIGURE_DIR = "figures"
 DEFAULT_TIMEOUT_S = 600.0
@@ -36,6 +39,7 @@ DEFAULT_TIMEOUT_S = 600.0
 __all__ = [
     "ExperimentResult",
     "GatewayChatModel",
+    "grade",
     "load_problems",
     "read_result",
     "save_figure",
@@ -142,13 +146,23 @@ def target_model() -> ChatModel:
 
 
 def load_problems(limit: int | None = None) -> list[Any]:
-    """The benchmark problems (``agentrxiv.bench.math500.Problem``) from ``AGENTRXIV_DATA``."""
+    """The lab's (dev) problems (``agentrxiv.bench.math500.Problem``) from ``AGENTRXIV_DATA``.
+    Each carries its ``answer_format``, so ``agentrxiv.bench.runner.evaluate`` and ``grade``
+    grade it with its benchmark's grader (math, integer or letter)."""
     from agentrxiv.bench.math500 import load_math500
 
     path = os.environ.get(DATA_ENV)
     if not path:
         raise ConfigError(f"no benchmark data: {DATA_ENV} is not set", hint="set it to a JSONL")
     return load_math500(path, limit=limit)
+
+
+def grade(answer: str, problem: Any) -> bool:
+    """Whether the model output ``answer`` is correct for ``problem`` (its benchmark's grader)."""
+    from agentrxiv.bench.answers import grade_as
+
+    fmt = getattr(problem, "answer_format", "math")
+    return grade_as(fmt, answer or "", problem.answer, problem.problem).correct
 
 
 class ExperimentResult(BaseModel):
@@ -174,6 +188,10 @@ def write_result(metrics: dict[str, Any], path: str | Path = RESULT_FILE) -> Pat
     """Validate ``metrics`` as an ``ExperimentResult`` and write it as JSON; returns the path."""
     data = dict(metrics)
     data.setdefault("model", os.environ.get(MODEL_ENV, "unknown"))
+    if os.environ.get(BENCHMARK_ENV):
+        data.setdefault("benchmark", os.environ[BENCHMARK_ENV])
+    if os.environ.get(SPLIT_ENV):  # the lab measured what it was given: say so
+        data["split"] = os.environ[SPLIT_ENV]
     try:
         result = ExperimentResult.model_validate(data)
     except ValidationError as exc:

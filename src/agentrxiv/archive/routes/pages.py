@@ -23,7 +23,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from agentrxiv.archive import repository
-from agentrxiv.archive.deps import SessionDep
+from agentrxiv.archive.attachments import files_url
+from agentrxiv.archive.deps import SessionDep, SettingsDep
+from agentrxiv.archive.leaderboards import (
+    BASELINE_PREFIX,
+    paired_results,
+    primary_metric,
+    resolve_metric,
+)
 from agentrxiv.archive.render import leaderboard_chart_svg, render_markdown
 from agentrxiv.archive.schemas import LeaderboardEntry, PaperPublic, SearchHit
 from agentrxiv.archive.search import SearchFilters, search
@@ -42,6 +49,7 @@ STATIC_FILES = frozenset(p.name for p in STATIC_DIR.iterdir() if p.is_file())
 PAGE_SIZE = 25
 LEADERBOARD_LIMIT = 200
 SEARCH_MODES = ("hybrid", "keyword", "semantic")
+SEARCH_SETTINGS = frozenset({"mode", "min_score"})  # fields that alone do not start a search
 
 # No script source at all; images only from this site (agent Markdown may reference
 # remote images, which the browser then refuses to fetch).
@@ -154,15 +162,26 @@ def paper_context(session: Session, ref: str) -> dict[str, Any]:
     parents = set(paper.parents)
     return {
         "p": paper,
-        "body_html": Markup(render_markdown(paper.body)),  # noqa: S704 - sanitised by nh3
+        # noqa: S704 - sanitised by nh3; relative images resolve to this version's files
+        "body_html": Markup(render_markdown(paper.body, files_url(paper.id, paper.version, ""))),
         "models": models_of(paper),
         "latest_version": max(paper.versions),
         "versions": version_dates(session, paper.id),
         # This version's own parents first, then the papers further up the lineage.
         "ancestors": sorted(lineage.ancestors, key=lambda n: (n.id not in parents, n.depth)),
         "descendants": lineage.descendants,
-        "reviews": repository.list_reviews(session, paper.id),
+        # This version's reviews only; each names the lab that posted it.
+        "reviews": repository.list_reviews(session, paper.id, paper.version),
+        "result_rows": paired_results(paper.results),
+        "insights": paper_insights(session, paper.id),
     }
+
+
+def paper_insights(session: Session, paper_id: str) -> list[Any]:
+    """The insights distilled from a paper (escaped by the template like any agent text)."""
+    from agentrxiv.archive.insights import of_paper
+
+    return of_paper(session, paper_id)
 
 
 def benchmark_overview(session: Session) -> list[dict[str, Any]]:
@@ -178,6 +197,7 @@ def benchmark_overview(session: Session) -> list[dict[str, Any]]:
         .join(PaperVersion, PaperVersion.id == Result.version_id)
         .join(Paper, Paper.id == PaperVersion.paper_id)
         .where(PaperVersion.is_latest.is_(True), Paper.withdrawn.is_(False))
+        .where(~Result.metric.startswith(BASELINE_PREFIX, autoescape=True))  # not entries
         .group_by(Result.benchmark, Result.metric)
         .order_by(Result.benchmark, Result.metric)
     )
@@ -190,7 +210,7 @@ def benchmark_overview(session: Session) -> list[dict[str, Any]]:
         board["metrics"].append(metric)
         board["papers"] = max(board["papers"], papers)
         board["results"] += results
-        if board["best"] is None:  # the first metric (alphabetical) stands for the board
+        if primary_metric(board["metrics"]) == metric:  # the metric the board ranks
             board["best"] = best
     return list(boards.values())
 
@@ -239,7 +259,8 @@ def paper_page(paper_ref: str, session: SessionDep) -> HTMLResponse:
     return render_page("paper.html", **context)
 
 
-@router.get("/labs/{name}", response_class=HTMLResponse)
+# ``:path``: names stored before lab names were limited to URL-safe characters may hold '/'.
+@router.get("/labs/{name:path}", response_class=HTMLResponse)
 def lab_page(
     name: str, session: SessionDep, offset: int = Query(0, ge=0, le=10_000_000)
 ) -> HTMLResponse:
@@ -258,27 +279,38 @@ def leaderboards(session: SessionDep) -> HTMLResponse:
     return render_page("leaderboards.html", boards=benchmark_overview(session))
 
 
-def _chosen_metric(session: Session, benchmark: str, metric: str | None) -> tuple[list[str], str]:
-    metrics = metrics_of(session, benchmark)
-    if metric in metrics:
-        return metrics, metric
-    preferred = "accuracy" if "accuracy" in metrics else (metrics[0] if metrics else "")
-    return metrics, preferred
+LeaderboardFilters = tuple[str | None, int | None]  # (model, min_n)
 
 
-def leaderboard_entries(session: Session, benchmark: str, metric: str) -> list[LeaderboardEntry]:
+def leaderboard_entries(
+    session: Session, benchmark: str, metric: str, filters: LeaderboardFilters = (None, None)
+) -> list[LeaderboardEntry]:
     """Each paper's best result on ``benchmark``/``metric``, best first."""
-    board = repository.leaderboard(session, benchmark, metric, limit=LEADERBOARD_LIMIT)
+    model, min_n = filters
+    board = repository.leaderboard(
+        session, benchmark, metric, limit=LEADERBOARD_LIMIT, model=model, min_n=min_n
+    )
     return board.entries
+
+
+ModelQuery = Query("", max_length=200)
+MinNQuery = Query(None, ge=0, le=2**31 - 1)
 
 
 @router.get("/leaderboard/{benchmark:path}/chart.svg")
 def leaderboard_chart(
-    benchmark: str, session: SessionDep, metric: str | None = Query(None, max_length=100)
+    benchmark: str,
+    session: SessionDep,
+    metric: str | None = Query(None, max_length=100),
+    model: str = ModelQuery,
+    min_n: int | None = MinNQuery,
 ) -> Response:
     """The best result over time on a benchmark, as an SVG image."""
-    metrics, chosen = _chosen_metric(session, benchmark, metric)
-    entries = leaderboard_entries(session, benchmark, chosen) if metrics else []
+    try:
+        chosen, _ = resolve_metric(session, benchmark, metric)
+    except NotFoundError as exc:
+        return Response(exc.message, status_code=404, media_type="text/plain")
+    entries = leaderboard_entries(session, benchmark, chosen, (model or None, min_n))
     if not entries:
         return Response("no results", status_code=404, media_type="text/plain")
     points = tuple((e.created_at, e.value) for e in entries)
@@ -288,18 +320,31 @@ def leaderboard_chart(
 
 @router.get("/leaderboard/{benchmark:path}", response_class=HTMLResponse)
 def leaderboard_page(
-    benchmark: str, session: SessionDep, metric: str | None = Query(None, max_length=100)
+    benchmark: str,
+    session: SessionDep,
+    metric: str | None = Query(None, max_length=100),
+    model: str = ModelQuery,
+    min_n: int | None = MinNQuery,
 ) -> HTMLResponse:
-    """A benchmark's table (best result per paper) with its chart."""
-    metrics, chosen = _chosen_metric(session, benchmark, metric)
-    if not metrics:
-        return not_found_page(f"No results on benchmark '{benchmark}'.")
+    """A benchmark's table (best result per paper, with its baseline and Δ) and its chart,
+    filtered by model and minimum n."""
+    try:
+        board = repository.leaderboard(
+            session, benchmark, metric, LEADERBOARD_LIMIT, model=model or None, min_n=min_n
+        )
+    except NotFoundError as exc:
+        return not_found_page(exc.message)
+    filters = {"metric": board.metric, "model": model, "min_n": min_n}
     return render_page(
         "leaderboard.html",
         benchmark=benchmark,
-        metrics=metrics,
-        metric=chosen,
-        entries=leaderboard_entries(session, benchmark, chosen),
+        metrics=board.metrics,
+        metric=board.metric,
+        models=board.models,
+        model=model,
+        min_n=min_n,
+        chart_params=filters,
+        entries=board.entries,
     )
 
 
@@ -314,6 +359,7 @@ class SearchForm:
     benchmark: str = ""
     date_from: str = ""
     date_to: str = ""
+    min_score: str = ""
 
     def params(self) -> dict[str, str]:
         """The non-empty fields as query parameters (for paging links)."""
@@ -329,10 +375,23 @@ def _parse_date(text: str, label: str) -> date | None:
         raise ArchiveError(f"{label} must be a date like 2025-01-31, not '{text}'") from exc
 
 
+def _parse_floor(text: str, default: float) -> float:
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -1.0 <= value <= 1.0:
+        raise ArchiveError(f"Min. similarity must be a number from -1 to 1, not '{text}'")
+    return value
+
+
 def run_search(
-    session: Session, form: SearchForm, offset: int, limit: int
+    session: Session, form: SearchForm, offset: int, limit: int, floor: float | None = None
 ) -> tuple[int, list[SearchHit]]:
-    """Search with the form's query and filters; the total that matched and one page."""
+    """Search with the form's query and filters; the total that matched and one page.
+    ``floor``: the relevance floor of semantic and hybrid search (None: none)."""
     filters = SearchFilters(
         category=form.category or None,
         lab=form.lab or None,
@@ -342,7 +401,9 @@ def run_search(
     )
     if not form.q:
         return browse(session, filters, offset, limit)
-    found = search(session, form.q, mode=form.mode, k=limit, offset=offset, filters=filters)
+    found = search(
+        session, form.q, mode=form.mode, k=limit, offset=offset, filters=filters, min_score=floor
+    )
     return found.total, found.items
 
 
@@ -361,6 +422,7 @@ def browse(
 @router.get("/search", response_class=HTMLResponse)
 def search_page(
     session: SessionDep,
+    settings: SettingsDep,
     q: str = Query("", max_length=1000),
     mode: str = Query("hybrid", max_length=20),
     category: str = Query("", max_length=64),
@@ -369,18 +431,24 @@ def search_page(
     date_from: str = Query("", max_length=10),
     date_to: str = Query("", max_length=10),
     offset: int = Query(0, ge=0, le=10_000),
+    min_score: str = Query("", max_length=20),
 ) -> HTMLResponse:
-    """The search form and, once something is asked, its results."""
+    """The search form and, once something is asked, its results; semantic and hybrid
+    results below the relevance floor are dropped, and an empty result says so."""
     form = SearchForm(q.strip(), mode, category.strip(), lab.strip(), benchmark.strip())
-    form.date_from, form.date_to = date_from, date_to
+    form.date_from, form.date_to, form.min_score = date_from, date_to, min_score.strip()
     context: dict[str, Any] = {"f": form, "modes": SEARCH_MODES, "params": form.params()}
     context.update(searched=False, error=None, items=[], total=0, offset=offset, limit=PAGE_SIZE)
-    if not any(value for key, value in form.params().items() if key != "mode"):
+    context.update(floor=None, default_floor=settings.search_min_score)
+    if not any(value for key, value in form.params().items() if key not in SEARCH_SETTINGS):
         return render_page("search.html", **context)
     try:
         if form.mode not in SEARCH_MODES:
             raise ArchiveError(f"mode must be one of {', '.join(SEARCH_MODES)}")
-        total, items = run_search(session, form, offset, PAGE_SIZE)
+        floor = _parse_floor(form.min_score, settings.search_min_score)
+        floor = floor if form.q and form.mode != "keyword" else None
+        context["floor"] = floor
+        total, items = run_search(session, form, offset, PAGE_SIZE, floor)
     except ArchiveError as exc:
         context["error"] = exc.message
         return render_page("search.html", exc.status, **context)

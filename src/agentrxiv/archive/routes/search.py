@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from agentrxiv.archive.deps import SessionDep
+from agentrxiv.archive.deps import SessionDep, SettingsDep
 from agentrxiv.archive.schemas import SearchMode, SearchResponse
 from agentrxiv.archive.search.aggregate import Aggregation, aggregate
 from agentrxiv.archive.search.filters import SearchFilters
@@ -21,6 +21,7 @@ TextFilter = Annotated[str | None, Query(min_length=1, max_length=200)]
 @router.get("/search", response_model=SearchResponse, summary="Search papers")
 def search_papers(
     session: SessionDep,
+    settings: SettingsDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS, description="Query.")],
     mode: Annotated[SearchMode, Query(description="keyword, semantic or hybrid.")] = "hybrid",
     k: Annotated[int, Query(ge=1, le=100, description="Results per page.")] = 10,
@@ -33,6 +34,16 @@ def search_papers(
     min_value: Annotated[
         float | None, Query(allow_inf_nan=False, description="A result on benchmark >= this.")
     ] = None,
+    campaign: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    min_score: Annotated[
+        float | None,
+        Query(
+            ge=-1.0,
+            le=1.0,
+            description="Relevance floor (cosine) for semantic/hybrid; default the server's "
+            "AGENTRXIV_SEARCH_MIN_SCORE; -1 turns it off.",
+        ),
+    ] = None,
 ) -> SearchResponse:
     """Latest, non-withdrawn papers ranked by keyword (BM25), meaning (cosine) or both (RRF)."""
     filters = SearchFilters(
@@ -42,8 +53,10 @@ def search_papers(
         date_from=date_from,
         date_to=date_to,
         min_value=min_value,
+        campaign=campaign,
     )
-    return search(session, q, mode=mode, k=k, offset=offset, filters=filters)
+    floor = settings.search_min_score if min_score is None else min_score
+    return search(session, q, mode=mode, k=k, offset=offset, filters=filters, min_score=floor)
 
 
 @router.get("/aggregate/{kind}", response_model=Aggregation, summary="Aggregate the archive")

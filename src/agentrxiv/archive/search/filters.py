@@ -24,6 +24,7 @@ class SearchFilters:
     date_from: date | None = None
     date_to: date | None = None
     min_value: float | None = None
+    campaign: str | None = None
 
     def __post_init__(self) -> None:
         if self.min_value is not None and not self.benchmark:
@@ -43,6 +44,7 @@ class SearchFilters:
                 self.date_from,
                 self.date_to,
                 self.min_value,
+                self.campaign,
             )
         )
 
@@ -60,6 +62,8 @@ def filtered_versions_query(filters: SearchFilters) -> Select[tuple[int]]:
     )
     if filters.lab:
         query = query.join(Lab, Lab.id == Paper.lab_id).where(Lab.name == filters.lab)
+    if filters.campaign:
+        query = query.where(Paper.campaign_id == filters.campaign)
     if filters.category:
         in_category = select(paper_categories.c.version_id).where(
             paper_categories.c.category == filters.category

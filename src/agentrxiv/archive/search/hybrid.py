@@ -84,36 +84,48 @@ def _keyword_on_own_session(
 
 
 def _hybrid(
-    session: Session, query: str, depth: int, admitted: Candidates
+    session: Session, query: str, depth: int, admitted: Candidates, floor: float | None = None
 ) -> tuple[list[tuple[int, float]], int]:
-    """Fuse keyword and semantic rankings, computing the keyword one concurrently if it can."""
+    """Fuse keyword and semantic rankings, computing the keyword one concurrently if it can.
+    ``floor`` drops semantic matches below that cosine; keyword matches (the query's words
+    literally in the paper) always take part."""
     depth = max(depth, MIN_FUSION_DEPTH)
     engine = concurrent_engine(session)
     pending = None
     if engine is not None:
         pending = _keyword_workers.submit(_keyword_on_own_session, engine, query, admitted, depth)
     vector = get_embedder().encode_one(query)
-    semantic, total = semantic_rank(session, vector, admitted, depth)
+    semantic, total = semantic_rank(session, vector, admitted, depth, floor)
     if pending is not None:
         keyword, keyword_total = pending.result()
     else:
         keyword, keyword_total = _keyword(session, query, admitted, depth)
     keyword_ids = [v for v, _ in keyword]
-    fused = reciprocal_rank_fusion(keyword_ids, [v for v, _ in semantic])
-    # Every embedded paper is a semantic match; keyword matches without a vector add to them.
-    return fused, max(total + unembedded_count(session, keyword_ids), keyword_total)
+    semantic_ids = [v for v, _ in semantic]
+    fused = reciprocal_rank_fusion(keyword_ids, semantic_ids)
+    if floor is None:
+        # Every embedded paper is a semantic match; keyword matches without a vector add.
+        return fused, max(total + unembedded_count(session, keyword_ids), keyword_total)
+    # Semantic matches above the floor plus keyword matches not among them.
+    seen = set(semantic_ids)
+    return fused, max(total + sum(1 for v in keyword_ids if v not in seen), keyword_total)
 
 
 def _ranked(
-    session: Session, query: str, mode: SearchMode, depth: int, admitted: Candidates
+    session: Session,
+    query: str,
+    mode: SearchMode,
+    depth: int,
+    admitted: Candidates,
+    floor: float | None = None,
 ) -> tuple[list[tuple[int, float]], int]:
     """The best ``depth`` (at least) ``(version_id, score)`` for the mode, and the total."""
     if mode == "keyword":
         return _keyword(session, query, admitted, depth)
     if mode == "hybrid":
-        return _hybrid(session, query, depth, admitted)
-    top, total = semantic_rank(session, get_embedder().encode_one(query), admitted, depth)
-    return top, total
+        return _hybrid(session, query, depth, admitted, floor)
+    vector = get_embedder().encode_one(query)
+    return semantic_rank(session, vector, admitted, depth, floor)
 
 
 def summaries(session: Session, scored: list[tuple[int, float]]) -> list[SearchHit]:
@@ -164,11 +176,30 @@ def search(
     k: int = 10,
     offset: int = 0,
     filters: SearchFilters | None = None,
+    min_score: float | None = None,
 ) -> SearchResponse:
-    """Search latest, non-withdrawn papers; ``total`` counts every paper that matched."""
+    """Search latest, non-withdrawn papers; ``total`` counts every paper that matched.
+
+    ``min_score`` is the relevance floor of semantic and hybrid search: papers whose cosine
+    similarity to the query is below it are not semantic matches (hybrid keeps keyword
+    matches). None: no floor (the API and pages pass ``Settings.search_min_score``)."""
     query = _validate(query, mode, k, offset)
+    if min_score is not None and not -1.0 <= min_score <= 1.0:
+        raise ArchiveError("min_score must be a cosine similarity between -1 and 1", status=422)
+    floor = min_score if mode != "keyword" else None
     admitted = candidates(session, filters or SearchFilters())
-    ranked, total = _ranked(session, query, mode, offset + k, admitted)
+    ranked, total = _ranked(session, query, mode, offset + k, admitted, floor)
     page = summaries(session, ranked[offset : offset + k])
+    from agentrxiv.archive.verifications import annotate_summaries
+
+    annotate_summaries(session, page)  # claimed vs verified on every hit
+    from agentrxiv.archive.novelty import mark_near_duplicates
+
+    mark_near_duplicates(session, page)  # near-duplicates carry their original's id
     log.debug("search %r mode=%s total=%d", query, mode, total)
-    return SearchResponse(query=query, mode=mode, total=total, offset=offset, items=page)
+    note = None
+    if floor is not None and total == 0:
+        note = f"no close matches: no paper's similarity to the query reaches {floor:g}"
+    return SearchResponse(
+        query=query, mode=mode, total=total, offset=offset, items=page, min_score=floor, note=note
+    )

@@ -150,9 +150,10 @@ class EmbeddingMatrix:
         log.info("loaded %d embeddings of %d latest versions", self.size, len(latest))
 
     def rank(
-        self, query_vector: np.ndarray, admitted: Candidates, depth: int
+        self, query_vector: np.ndarray, admitted: Candidates, depth: int, floor: float | None = None
     ) -> tuple[list[tuple[int, float]], int]:
-        """The ``depth`` best ``(version_id, cosine)`` of admitted rows, and how many there are."""
+        """The ``depth`` best ``(version_id, cosine)`` of admitted rows, and how many there are;
+        with ``floor``, rows whose cosine is below it are neither ranked nor counted."""
         if admitted.allowed is not None:
             rows = np.fromiter(
                 (r for v in admitted.allowed if (r := self.row_of_version.get(v)) is not None),
@@ -169,6 +170,11 @@ class EmbeddingMatrix:
             return [], 0
         # One matrix-vector product over every row, then pick: cheaper than copying rows out.
         scores = self._scores(query_vector)[rows]
+        if floor is not None:
+            close = scores >= floor
+            rows, scores = rows[close], scores[close]
+            if rows.size == 0:
+                return [], 0
         depth = min(depth, rows.size)
         top = np.argpartition(-scores, depth - 1)[:depth]
         top = top[np.argsort(-scores[top], kind="stable")]
@@ -187,13 +193,21 @@ def _matrix_of(session: Session) -> EmbeddingMatrix:
 
 
 def semantic_rank(
-    session: Session, query_vector: np.ndarray, admitted: Candidates, depth: int
+    session: Session,
+    query_vector: np.ndarray,
+    admitted: Candidates,
+    depth: int,
+    floor: float | None = None,
 ) -> tuple[list[tuple[int, float]], int]:
-    """Refresh the database's matrix and rank it: ``(top, admitted count)``."""
+    """Refresh the database's matrix and rank it: ``(top, admitted count)``, both without
+    the rows whose cosine is below ``floor`` (the relevance floor; None: no floor)."""
     matrix = _matrix_of(session)
+    # Take a connection before the lock, so no thread ever waits for the pool inside it
+    # while the threads it blocks hold connections.
+    session.connection()
     with matrix.lock:
         matrix.refresh(session)
-        return matrix.rank(query_vector, admitted, depth)
+        return matrix.rank(query_vector, admitted, depth, floor)
 
 
 def unembedded_count(session: Session, version_ids: list[int]) -> int:

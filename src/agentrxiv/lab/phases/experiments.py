@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from agentrxiv.archive.technique import defined_function
 from agentrxiv.lab.actions import (
     EditProgram,
     ProgramChange,
@@ -48,16 +49,18 @@ def seed_program(rt: LabRuntime) -> str:
     """The working seed experiment for the plan (a template, not model-written)."""
     plan = rt.state.plan
     assert plan is not None
+    bench = rt.config.bench()
+    max_tokens = min(rt.config.seed_max_tokens, bench.default_max_tokens or 1 << 30)
     return render_template(
         "seed_experiment.py.j2",
         technique_name=plan.technique_name,
         instruction=plan.technique_instruction,
         samples=plan.samples,
         limit=rt.config.problem_limit,
-        max_tokens=rt.config.seed_max_tokens,
+        max_tokens=max_tokens,
         concurrency=rt.config.experiment_concurrency,
-        benchmark=rt.config.benchmark,
-        split=rt.config.split_name(),
+        benchmark=bench.spec,
+        split="dev",
     )
 
 
@@ -92,7 +95,11 @@ def comparable(result: dict, seed: dict) -> str:
 
 
 def run_program(rt: LabRuntime, record: ProgramRecord, name: str) -> ProgramRecord:
-    """Run ``record.code`` in the sandbox and fill in its score or error."""
+    """Run ``record.code`` in the sandbox and fill in its score or error. A program must
+    define its technique as a top-level ``solve(problem, model) -> str`` (it is published)."""
+    if why := defined_function(record.code, "solve"):
+        record.error = f"the program must define its technique as solve(problem, model): {why}"
+        return record
     run = rt.runner.run(record.code, name)
     record.figures = run.figures
     if not run.ok:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
 from agentrxiv.errors import ArchiveError
+from agentrxiv.lab import insights
 from agentrxiv.lab.actions import (
     AddPaper,
     AggregateArchive,
@@ -16,6 +18,7 @@ from agentrxiv.lab.actions import (
     SearchArchive,
 )
 from agentrxiv.lab.checkpoint import AddedPaper, LabState, LiteratureState
+from agentrxiv.lab.config import LabConfig
 from agentrxiv.lab.runtime import LabRuntime
 from agentrxiv.llm.errors import StructuredOutputError
 
@@ -48,19 +51,43 @@ def describe(state: LabState) -> str:
     )
 
 
+def access_filters(config: LabConfig) -> dict[str, str]:
+    """Search filters enforcing the campaign's archive access mode on the server."""
+    filters: dict[str, str] = {}
+    if config.campaign_id:
+        filters["campaign"] = config.campaign_id
+    if config.archive_access == "own":
+        filters["lab"] = config.archive_lab or config.lab_name
+    return filters
+
+
+def _check_access(rt: LabRuntime, paper: Any) -> None:
+    """Refuse reading a paper (by id) that the access mode's search would not show."""
+    config = rt.config
+    if config.campaign_id and getattr(paper, "campaign_id", None) != config.campaign_id:
+        raise ArchiveError(f"{paper.id} is not a paper of this campaign", status=403)
+    own = config.archive_lab or config.lab_name
+    if config.archive_access == "own" and paper.lab != own:
+        raise ArchiveError(f"{paper.id} is another lab's paper (archive access: own)", status=403)
+
+
 def _search(rt: LabRuntime, query: str, mode: str, benchmark: str | None) -> str:
     filters = {"benchmark": benchmark} if benchmark else {}
+    filters.update(access_filters(rt.config))
     found = rt.archive.search(query, mode=mode, k=rt.config.papers_to_retrieve, **filters)
     if not found.items:
         return f"search {query!r} ({mode}): no papers."
     lines = [f"search {query!r} ({mode}), {found.total} matched:"]
     for hit in found.items:
         rt.state.literature.seen[hit.id] = hit.title
-        lines.append(f"- {hit.id} | {hit.title} | {hit.abstract[:ABSTRACT_CHARS]}")
+        note = verification_note(hit)
+        lines.append(f"- {hit.id} | {hit.title}{note} | {hit.abstract[:ABSTRACT_CHARS]}")
     return "\n".join(lines)
 
 
 def _aggregate(rt: LabRuntime, kind: str) -> str:
+    if rt.config.campaign_id and rt.config.archive_access != "shared":
+        return f"aggregate {kind}: not available (archive access: {rt.config.archive_access})."
     data = rt.archive.aggregate(kind)
     payload = data.model_dump(mode="json") if hasattr(data, "model_dump") else data
     return f"aggregate {kind}: {json.dumps(payload)[:READ_CHARS]}"
@@ -68,12 +95,27 @@ def _aggregate(rt: LabRuntime, kind: str) -> str:
 
 def _read(rt: LabRuntime, paper_id: str) -> str:
     paper = rt.archive.get(paper_id)
+    _check_access(rt, paper)
     rt.state.literature.seen[paper.id] = paper.title
     results = ", ".join(f"{r.benchmark} {r.metric}={r.value} (n={r.n})" for r in paper.results)
     text = (
-        f"{paper.id} | {paper.title}\nResults: {results or 'none'}\n{paper.abstract}\n{paper.body}"
+        f"{paper.id} | {paper.title}{verification_note(paper)}\nResults: {results or 'none'}\n"
+        f"{paper.abstract}\n{paper.body}"
     )
     return text[:READ_CHARS]
+
+
+def verification_note(paper: Any) -> str:
+    """Claimed vs verified and lineage warnings, as the agents see them (H6)."""
+    note = ""
+    status = getattr(paper, "verification_status", None)
+    if status:
+        verified = getattr(paper, "verified_value", None)
+        shown = "n/a" if verified is None else f"{verified:.3f}"
+        note += f" [verification: {status}, verified {shown}]"
+    for warning in getattr(paper, "warnings", None) or []:
+        note += f" [WARNING: {warning.message}]"
+    return note
 
 
 def _add(rt: LabRuntime, action: AddPaper) -> str:
@@ -81,9 +123,13 @@ def _add(rt: LabRuntime, action: AddPaper) -> str:
     if any(p.paper_id == action.paper_id for p in lit.papers):
         return f"{action.paper_id} is already in the review."
     paper = rt.archive.get(action.paper_id)
+    _check_access(rt, paper)
     lit.papers.append(
         AddedPaper(
-            paper_id=paper.id, title=paper.title, summary=paper.abstract[:500], notes=action.notes
+            paper_id=paper.id,
+            title=paper.title,
+            summary=(verification_note(paper).strip() + " " + paper.abstract).strip()[:500],
+            notes=action.notes,
         )
     )
     return f"added {paper.id} ({len(lit.papers)} of {rt.config.papers_to_review})."
@@ -143,11 +189,15 @@ def run(rt: LabRuntime) -> str:
     if rt.archive is None:
         lit.skipped_reason, lit.done = "no archive server configured", True
         return lit.skipped_reason
+    if config.archive_access == "none":
+        lit.skipped_reason, lit.done = "archive access is 'none' (isolated lab)", True
+        return lit.skipped_reason
+    shown = insights.retrieve_for(rt)  # use_insights: the most relevant insights, for planning
     if config.papers_to_review == 0:
         lit.done = True
         return "no papers requested"
     if lit.step == 0 and not lit.observation:
-        lit.observation = overview(rt)
+        lit.observation = overview(rt) + shown
         rt.checkpoint()
     phd = rt.agent("phd", "literature")
     while not lit.done and lit.step < config.literature_steps:

@@ -3,6 +3,7 @@ PhD student writes the plan as a validated ``Plan`` object."""
 
 from __future__ import annotations
 
+from agentrxiv.lab import insights
 from agentrxiv.lab.actions import DialogueTurn, Plan
 from agentrxiv.lab.checkpoint import LabState
 from agentrxiv.lab.phases.literature import describe
@@ -38,7 +39,7 @@ def run(rt: LabRuntime) -> str:
     state = rt.state
     postdoc, phd = rt.agent("postdoc", "plan"), rt.agent("phd", "plan")
     context = {
-        "literature": describe(state),
+        "literature": describe(state) + insights.planning_context(state),
         "reviews": previous_reviews(state),
         "notes": rt.notes("plan"),
     }
@@ -61,4 +62,5 @@ def run(rt: LabRuntime) -> str:
             f"plan formulation failed: no valid plan from the model ({exc.message})",
             hint="use a stronger model for the plan phase (phase_models.plan) and --resume",
         ) from None
-    return f"plan: {state.plan.technique_name}"
+    novelty = insights.check_plan(rt)  # novelty_check: revise a near-duplicate plan (bounded)
+    return f"plan: {state.plan.technique_name}" + (f"; {novelty}" if novelty else "")

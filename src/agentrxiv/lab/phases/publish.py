@@ -7,7 +7,10 @@ import base64
 import json
 from pathlib import Path
 
+from agentrxiv.archive.attachments import collect_attachments
 from agentrxiv.archive.schemas import Author, PaperCreate, ResultIn, ReviewCreate
+from agentrxiv.archive.technique import TECHNIQUE_FILE, extract_technique
+from agentrxiv.bench.registry import parse_spec
 from agentrxiv.lab.checkpoint import LabState
 from agentrxiv.lab.phases.interpretation import best_result
 from agentrxiv.lab.runtime import LabRuntime
@@ -52,6 +55,8 @@ def build_paper(rt: LabRuntime) -> PaperCreate:
     }
     if state.data_prep:
         code["data_prep.py"] = state.data_prep.code
+    technique = add_technique(code, best.code, result, config.target_model)
+    body = Path(state.report.paper_path).read_text(encoding="utf-8")
     pdf = None
     if state.report.pdf_path:
         pdf = base64.b64encode(Path(state.report.pdf_path).read_bytes()).decode()
@@ -69,14 +74,46 @@ def build_paper(rt: LabRuntime) -> PaperCreate:
                 models=models + [config.target_model],
             )
         ],
-        body=Path(state.report.paper_path).read_text(encoding="utf-8"),
-        categories=[config.benchmark, "agent-lab"],
-        comment=COMMENT,
+        body=body,
+        # The figures the body shows (figures/<name>.png next to paper.md) go with it.
+        attachments=collect_attachments(body, Path(state.report.paper_path).parent, True),
+        categories=[parse_spec(config.benchmark)[0], "agent-lab"],
+        comment=_comment(config.unsafe_sandbox),
         parents=[p.paper_id for p in state.literature.papers],
         results=results,
         code_files=code,
+        technique=technique,
         pdf_base64=pdf,
+        campaign_id=config.campaign_id,
+        # Deterministic per lab run: a retry or a --resume after a lost response returns
+        # the paper the server already created instead of publishing it twice.
+        idempotency_key=f"lab-run:{config.lab_name}:{state.run_id}",
     )
+
+
+def add_technique(
+    code: dict[str, str], program: str, result: dict, target_model: str
+) -> str | None:
+    """Put the best program's technique (its ``solve`` and what it needs, without the
+    experiment driver) into ``technique.py``; returns ``technique.py:solve`` (None if the
+    program has no ``solve``, e.g. a checkpoint from before techniques were required)."""
+    header = (
+        "The technique this paper reports, extracted by the lab from experiment.py.\n\n"
+        f"solve(problem, model) -> str; measured on benchmark {result.get('benchmark')!r}, "
+        f"split {result.get('split')!r}, target model {target_model!r}."
+    )
+    try:
+        code[TECHNIQUE_FILE] = extract_technique(program, header)
+    except ValueError:
+        return None
+    return f"{TECHNIQUE_FILE}:solve"
+
+
+def _comment(unsafe_sandbox: bool) -> str:
+    """The paper's comment; it carries the unsafe-sandbox warning when that mode ran."""
+    from agentrxiv.lab.sandbox import UNSAFE_WARNING
+
+    return f"{COMMENT} {UNSAFE_WARNING}." if unsafe_sandbox else COMMENT
 
 
 def run(rt: LabRuntime) -> str:

@@ -1,0 +1,335 @@
+"""Novelty: every new paper's method is embedded and its technique code hashed when it is
+published; its nearest earlier papers are recorded with their similarity, and a paper at or
+above ``settings.novelty_threshold`` (or with identical technique code) is a near-duplicate
+of the nearest one. ``settings.novelty_policy`` decides whether it is marked or refused (409).
+
+The comparison runs before the write transaction (``assess``), against an in-process matrix
+of the stored method embeddings brought up to date from the database on each use, so no lock
+is held while embedding. Two near-copies published at the same instant can miss each other;
+the next paper still sees both."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from agentrxiv.archive.db import Database
+from agentrxiv.archive.schemas import (
+    NoveltyNeighbour,
+    NoveltyPublic,
+    NoveltyStats,
+    NoveltyVerdict,
+    PaperCreate,
+    PaperSummary,
+)
+from agentrxiv.archive.tables import PaperNovelty, PaperVersion
+from agentrxiv.config import get_settings
+from agentrxiv.errors import ConflictError
+
+log = logging.getLogger(__name__)
+S = TypeVar("S", bound=PaperSummary)
+
+NEIGHBOURS = 3
+METHOD_CHARS = 1_500
+RESCAN_WINDOW = 64
+METHOD_HEADING = re.compile(
+    r"^#{1,6}\s*(?:\d+[.)]?\s*)?(?:proposed\s+)?(?:methods?|methodology|approach|technique)\b.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
+NEXT_HEADING = re.compile(r"^#{1,6}\s", re.MULTILINE)
+# Files that are results or harness, not the technique.
+NOT_TECHNIQUE = frozenset({"seed_experiment.py", "data_prep.py", "result.json"})
+
+
+def method_section(body: str) -> str:
+    """The body's Methods (or Approach / Technique) section, else its beginning."""
+    match = METHOD_HEADING.search(body)
+    if match is None:
+        return body[:METHOD_CHARS]
+    rest = body[match.end() :]
+    end = NEXT_HEADING.search(rest)
+    return (rest[: end.start()] if end else rest)[:METHOD_CHARS]
+
+
+def method_text(title: str, abstract: str, body: str) -> str:
+    """What a paper's method is embedded from: title, abstract and its method section."""
+    return f"{title.strip()}.\n{abstract.strip()}\n{method_section(body).strip()}".strip()
+
+
+def technique_code(code_files: dict[str, str], technique: str | None = None) -> str:
+    """The technique's code: the declared ``FILE:function`` file, else ``technique.py`` /
+    ``experiment.py``, else every other Python file (sorted by path)."""
+    if technique:
+        name = technique.split(":", 1)[0]
+        if name in code_files:
+            return code_files[name]
+    for name in ("technique.py", "experiment.py"):
+        if name in code_files:
+            return code_files[name]
+    return "\n".join(
+        code_files[path]
+        for path in sorted(code_files)
+        if path.endswith(".py") and path.rsplit("/", 1)[-1] not in NOT_TECHNIQUE
+    )
+
+
+def code_hash(code: str) -> str | None:
+    """SHA-256 of the code with every run of whitespace made one space; None for no code."""
+    normalised = " ".join(code.split())
+    return hashlib.sha256(normalised.encode()).hexdigest() if normalised else None
+
+
+def embed_text(text: str) -> np.ndarray:
+    """The unit MiniLM vector of ``text`` (the archive's embedder)."""
+    from agentrxiv.archive.search.embedder import get_embedder
+
+    return get_embedder().encode_one(text)
+
+
+# ------------------------------------------------------------------ the index
+
+
+@dataclass
+class NoveltyIndex:
+    """Method vectors and code hashes of every recorded paper, in publication order."""
+
+    paper_ids: list[str] = field(default_factory=list)
+    vectors: list[np.ndarray] = field(default_factory=list)
+    matrix: np.ndarray | None = None
+    first_with_hash: dict[str, str] = field(default_factory=dict)
+    seen: set[int] = field(default_factory=set)
+    max_seen: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def refresh(self, session: Session) -> None:
+        """Load rows recorded since the last refresh (cheap when there are none)."""
+        max_id = session.scalar(select(func.max(PaperNovelty.id))) or 0
+        if max_id < self.max_seen:
+            self.__init__()  # type: ignore[misc]  # the database was recreated
+        if max_id == self.max_seen:
+            return
+        rows = session.execute(
+            select(
+                PaperNovelty.id,
+                PaperNovelty.paper_id,
+                PaperNovelty.method_embedding,
+                PaperNovelty.code_hash,
+            )
+            .where(PaperNovelty.id > self.max_seen - RESCAN_WINDOW)
+            .order_by(PaperNovelty.id)
+        ).all()
+        for row_id, paper_id, blob, digest in rows:
+            if row_id in self.seen:
+                continue
+            self.seen.add(row_id)
+            if digest:
+                self.first_with_hash.setdefault(digest, paper_id)
+            if blob:
+                self.paper_ids.append(paper_id)
+                self.vectors.append(np.frombuffer(blob, dtype="<f4"))
+                self.matrix = None
+        self.max_seen = max_id
+
+    def nearest(
+        self, vector: np.ndarray | None, digest: str | None, k: int
+    ) -> list[tuple[str, float, bool]]:
+        """The ``k`` most similar papers ``(id, cosine, same code)``; code matches first."""
+        scored: dict[str, tuple[float, bool]] = {}
+        if vector is not None and self.vectors:
+            if self.matrix is None:
+                self.matrix = np.vstack(self.vectors)
+            cosines = self.matrix @ np.asarray(vector, dtype=np.float32)
+            for row in np.argsort(-cosines, kind="stable")[:k]:
+                scored[self.paper_ids[int(row)]] = (float(cosines[int(row)]), False)
+        original = self.first_with_hash.get(digest) if digest else None
+        if original is not None:
+            cosine = scored.get(original, (self._cosine(original, vector), False))[0]
+            scored[original] = (cosine, True)
+        ranked = sorted(scored.items(), key=lambda item: (not item[1][1], -item[1][0]))
+        return [(pid, round(cos, 4), same) for pid, (cos, same) in ranked[:k]]
+
+    def _cosine(self, paper_id: str, vector: np.ndarray | None) -> float:
+        if vector is None or paper_id not in self.paper_ids:
+            return 0.0
+        return float(self.vectors[self.paper_ids.index(paper_id)] @ vector)
+
+
+_indexes: dict[str, NoveltyIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def _index_of(session: Session) -> NoveltyIndex:
+    key = session.get_bind().engine.url.render_as_string(hide_password=False)
+    with _indexes_lock:
+        return _indexes.setdefault(key, NoveltyIndex())
+
+
+def forget_indexes() -> None:
+    """Drop every cached index (tests that recreate databases)."""
+    with _indexes_lock:
+        _indexes.clear()
+
+
+# ------------------------------------------------------------------ assessing papers
+
+
+@dataclass
+class Assessment:
+    """The novelty of a paper about to be stored."""
+
+    embedding: bytes | None
+    code_hash: str | None
+    neighbours: list[dict[str, Any]]
+    near_duplicate_of: str | None
+    similarity: float | None
+    threshold: float
+    campaign: str | None = None
+
+
+def _verdict(
+    session: Session, vector: np.ndarray | None, digest: str | None, k: int, threshold: float
+) -> tuple[list[dict[str, Any]], str | None, float | None]:
+    index = _index_of(session)
+    with index.lock:
+        index.refresh(session)
+        near = index.nearest(vector, digest, k)
+    neighbours = [{"paper_id": p, "similarity": s, "code_match": c} for p, s, c in near]
+    if not neighbours:
+        return neighbours, None, None
+    top = neighbours[0]
+    duplicate = top["code_match"] or top["similarity"] >= threshold
+    return neighbours, top["paper_id"] if duplicate else None, top["similarity"]
+
+
+def assess(db: Database, data: PaperCreate, embed: bool = True) -> Assessment:
+    """Compare a new paper with every earlier one; under the refuse policy a near-duplicate
+    raises ``ConflictError`` (409) naming the original."""
+    settings = get_settings()
+    vector = embed_text(method_text(data.title, data.abstract, data.body)) if embed else None
+    digest = code_hash(technique_code(data.code_files, getattr(data, "technique", None)))
+    with db.read() as session:
+        neighbours, original, similarity = _verdict(
+            session, vector, digest, NEIGHBOURS, settings.novelty_threshold
+        )
+    if original is not None and settings.novelty_policy == "refuse":
+        how = "identical technique code" if neighbours[0]["code_match"] else "method similarity"
+        raise ConflictError(
+            f"near-duplicate of paper {original} ({how} {similarity:.3f}, threshold "
+            f"{settings.novelty_threshold}); this server refuses near-duplicates",
+            hint="change the method, or publish a new version of your own paper",
+        )
+    return Assessment(
+        embedding=None if vector is None else np.asarray(vector, dtype="<f4").tobytes(),
+        code_hash=digest,
+        neighbours=neighbours,
+        near_duplicate_of=original,
+        similarity=similarity,
+        threshold=settings.novelty_threshold,
+        campaign=getattr(data, "campaign_id", None),
+    )
+
+
+def record(session: Session, paper_id: str, assessment: Assessment | None) -> None:
+    """Store the assessment of the new paper ``paper_id`` (inside its write transaction)."""
+    if assessment is None:
+        return
+    session.add(
+        PaperNovelty(
+            paper_id=paper_id,
+            method_embedding=assessment.embedding,
+            code_hash=assessment.code_hash,
+            neighbours=assessment.neighbours,
+            near_duplicate_of=assessment.near_duplicate_of,
+            similarity=assessment.similarity,
+            threshold=assessment.threshold,
+            campaign=assessment.campaign,
+        )
+    )
+    if assessment.near_duplicate_of:
+        log.info("%s is a near-duplicate of %s", paper_id, assessment.near_duplicate_of)
+
+
+def check(
+    session: Session, text: str, code: str | None = None, k: int = NEIGHBOURS
+) -> NoveltyVerdict:
+    """What the server would decide for a paper with this method text and code."""
+    settings = get_settings()
+    vector = embed_text(text) if settings.embed_on_write else None
+    neighbours, original, similarity = _verdict(
+        session, vector, code_hash(code or ""), k, settings.novelty_threshold
+    )
+    titles = _titles(session, [n["paper_id"] for n in neighbours])
+    return NoveltyVerdict(
+        neighbours=[NoveltyNeighbour(**n, title=titles.get(n["paper_id"], "")) for n in neighbours],
+        near_duplicate_of=original,
+        similarity=similarity,
+        threshold=settings.novelty_threshold,
+        policy=settings.novelty_policy,
+    )
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _titles(session: Session, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(PaperVersion.paper_id, PaperVersion.title).where(
+            PaperVersion.paper_id.in_(ids), PaperVersion.is_latest.is_(True)
+        )
+    )
+    return {pid: title for pid, title in rows}
+
+
+def novelty_of(session: Session, paper_id: str) -> NoveltyPublic | None:
+    """The novelty record of a paper (None for papers stored before novelty existed)."""
+    row = session.scalar(select(PaperNovelty).where(PaperNovelty.paper_id == paper_id))
+    if row is None:
+        return None
+    neighbours = list(row.neighbours or [])
+    titles = _titles(session, [n["paper_id"] for n in neighbours])
+    return NoveltyPublic(
+        neighbours=[NoveltyNeighbour(**n, title=titles.get(n["paper_id"], "")) for n in neighbours],
+        near_duplicate_of=row.near_duplicate_of,
+        similarity=row.similarity,
+        threshold=row.threshold,
+        code_hash=row.code_hash,
+    )
+
+
+def mark_near_duplicates(session: Session, items: list[S]) -> list[S]:
+    """Set ``near_duplicate_of`` on listed papers (one query for the page)."""
+    if not items:
+        return items
+    marks = dict(
+        session.execute(
+            select(PaperNovelty.paper_id, PaperNovelty.near_duplicate_of).where(
+                PaperNovelty.paper_id.in_([item.id for item in items]),
+                PaperNovelty.near_duplicate_of.is_not(None),
+            )
+        ).all()
+    )
+    for item in items:
+        item.near_duplicate_of = marks.get(item.id)
+    return items
+
+
+def stats(session: Session, campaign: str | None = None) -> NoveltyStats:
+    """Papers recorded (in ``campaign``, or all) and how many were near-duplicates."""
+    query = select(func.count(), func.count(PaperNovelty.near_duplicate_of))
+    if campaign:
+        query = query.where(PaperNovelty.campaign == campaign)
+    papers, duplicates = session.execute(query).one()
+    share = duplicates / papers if papers else 0.0
+    return NoveltyStats(
+        campaign=campaign, papers=papers, near_duplicates=duplicates, share=round(share, 4)
+    )

@@ -1,0 +1,157 @@
+"""Verification status logic against a real server (SQLite), the real sandbox and the model
+gateway, with a scripted arith model so that accuracies are exact, not noise."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from agentrxiv.errors import AgentrxivError, NotFoundError
+from agentrxiv.lab.config import SandboxConfig
+from agentrxiv.llm.errors import UnreachableError
+from agentrxiv.llm.scripted import register_script, unregister_script
+from agentrxiv.verify import VerificationRefused, VerifyOptions, content_hash, verify_paper
+
+from .conftest import (
+    FABRICATED,
+    HANGS,
+    HONEST,
+    IMPORT_ERROR,
+    NOT_CALLABLE,
+    RAISES_SOMETIMES,
+    Labs,
+    make_labs,
+    publish,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+LIMIT = 12
+
+
+@pytest.fixture(scope="module")
+def labs(sqlite_server: object) -> Labs:
+    """Author, verifier and admin clients on one SQLite server for the module."""
+    return make_labs(sqlite_server)
+
+
+def test_fabricated_paper_is_not_reproduced_and_warns_descendants(labs: Labs, oracle) -> None:
+    fabricated = publish(labs.author, FABRICATED, 0.90, title="Bananas solve arithmetic")
+    child = publish(labs.author, HONEST, 0.9, parents=[fabricated], title="Building on bananas")
+    grandchild = publish(labs.author, HONEST, 0.9, parents=[child], title="Third generation")
+    record = verify_paper(labs.verifier, fabricated, limit=LIMIT)
+    assert record.status == "not reproduced"
+    assert record.value == 0.0 and record.n == LIMIT
+    assert record.claimed_value == pytest.approx(0.90)
+    assert record.ci_high is not None and record.ci_high < 0.90
+    assert record.verifier == "verifier-lab" and record.self_verification is False
+    assert record.content_hash == content_hash({"technique.py": FABRICATED})
+    for descendant in (child, grandchild):
+        paper = labs.author.get(descendant)
+        assert [w.ancestor_id for w in paper.warnings] == [fabricated]
+        assert "not reproduced" in paper.warnings[0].message
+    page = httpx.get(f"{labs.author.base_url}/abs/{child}", timeout=30).text
+    assert "Warning:" in page and fabricated in page
+    summary = labs.author.get(fabricated)
+    assert summary.verification_status == "not reproduced"
+    assert summary.verified_value == 0.0 and summary.claimed_value == pytest.approx(0.9)
+
+
+def test_honest_paper_is_reproduced_with_paired_statistics(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, HONEST, 0.95)
+    record = verify_paper(labs.verifier, paper_id, limit=LIMIT)
+    assert record.status == "reproduced", record.error
+    assert record.value == 1.0
+    assert record.baseline_value is not None and record.baseline_value < 1.0
+    assert record.delta == pytest.approx(1.0 - record.baseline_value)
+    assert record.delta_low is not None and record.delta_low <= record.delta <= record.delta_high
+    assert 0 < record.mcnemar_p <= 1 and record.tokens > 0 and record.wall_s > 0
+    stored = labs.verifier.list_verifications(paper_id)
+    assert [v.status for v in stored] == ["reproduced"] and not stored[0].self_verification
+    assert labs.author.get(paper_id).warnings == []
+
+
+def test_second_run_is_served_from_the_cache(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, HONEST, 0.5)
+    first = verify_paper(labs.verifier, paper_id, limit=LIMIT, post=False)
+    calls = len(oracle.calls)
+    second = verify_paper(labs.verifier, paper_id, limit=LIMIT, post=False)
+    assert first.details["model_calls"] > 0
+    assert second.details["model_calls"] == 0 and second.details["cached_calls"] > 0
+    assert len(oracle.calls) == calls  # zero model calls the second time
+    assert (second.value, second.baseline_value) == (first.value, first.baseline_value)
+
+
+def test_raising_problems_count_wrong_not_dropped(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, RAISES_SOMETIMES, 0.5)
+    record = verify_paper(labs.verifier, paper_id, limit=LIMIT, post=False)
+    raised = record.details["technique_errors"]
+    assert record.status != "failed" and raised > 0
+    assert record.n == LIMIT and record.value == pytest.approx((LIMIT - raised) / LIMIT)
+    assert "cannot handle sevens" in record.details["errors"][0]
+
+
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        (NOT_CALLABLE, "no callable 'solve'"),
+        (IMPORT_ERROR, "missing dependency"),
+        (None, "names no technique"),
+    ],
+)
+def test_broken_technique_fails(labs: Labs, oracle, code: str | None, reason: str) -> None:
+    paper_id = publish(labs.author, code, 0.8)
+    record = verify_paper(labs.verifier, paper_id, limit=4)
+    assert record.status == "failed" and reason in (record.error or "")
+    child = publish(labs.author, HONEST, 0.8, parents=[paper_id])
+    warnings = labs.author.get(child).warnings
+    assert warnings and warnings[0].status == "failed"
+
+
+def test_hanging_technique_fails_on_the_wall_clock(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, HANGS, 0.8)
+    options = VerifyOptions(limits=SandboxConfig(wall_s=4, cpu_s=30))
+    record = verify_paper(labs.verifier, paper_id, limit=2, options=options)
+    assert record.status == "failed" and "wall_time" in (record.error or "")
+
+
+def test_self_verification_is_stored_but_not_independent(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, FABRICATED, 0.9)
+    record = verify_paper(labs.author, paper_id, limit=4)
+    assert record.status == "not reproduced" and record.self_verification is True
+    paper = labs.author.get(paper_id)
+    assert paper.verification_status is None  # self never counts
+    assert paper.verifications[0].self_verification
+    child = publish(labs.author, HONEST, 0.9, parents=[paper_id])
+    assert labs.author.get(child).warnings == []
+
+
+def test_refusals_post_nothing(labs: Labs, oracle) -> None:
+    with pytest.raises(NotFoundError):
+        verify_paper(labs.verifier, "2601.99999")
+    withdrawn = publish(labs.author, HONEST, 0.9)
+    labs.admin.withdraw(withdrawn, "test")
+    with pytest.raises(VerificationRefused, match="withdrawn"):
+        verify_paper(labs.verifier, withdrawn, limit=2)
+    register_script("down", [UnreachableError("connection refused")] * 50)
+    try:
+        paper_id = publish(labs.author, HONEST, 0.9)
+        with pytest.raises(AgentrxivError, match="connection refused"):
+            verify_paper(labs.verifier, paper_id, model_spec="scripted/down", limit=2)
+        assert labs.verifier.list_verifications(paper_id) == []
+    finally:
+        unregister_script("down")
+
+
+def test_leaderboard_ranks_by_verified_value(labs: Labs, oracle) -> None:
+    board = labs.author.leaderboard("arith")
+    ranked = [
+        e.verified_value is not None and e.verification_status != "failed" for e in board.entries
+    ]
+    assert any(ranked), "earlier tests verified papers on arith"
+    assert ranked == sorted(ranked, reverse=True)  # verified papers first
+    values = [e.verified_value for e, ok in zip(board.entries, ranked, strict=True) if ok]
+    assert values == sorted(values, reverse=True)
+    top = board.entries[0]
+    assert top.claimed_value is not None and top.verified_n is not None
+    page = httpx.get(f"{labs.author.base_url}/leaderboard/arith", timeout=30).text
+    assert "Verified" in page
