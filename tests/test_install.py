@@ -44,7 +44,11 @@ def test_every_dependency_is_pinned_to_what_pyproject_allows() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert "llama-cpp-python==0.3.36" in project["dependencies"]
     assert pins["llama-cpp-python"] == "0.3.36"
-    names = project["dependencies"] + project["optional-dependencies"]["dev"]
+    editable = re.search(r"^-e \.\[([\w,]+)\]", (REPO / "requirements.txt").read_text(), re.M)
+    assert editable, "requirements.txt installs the project with its extras"
+    names = list(project["dependencies"])
+    for extra in editable.group(1).split(","):
+        names += project["optional-dependencies"][extra]
     for requirement in names:
         name = re.split(r"[<>=!~\[ ;]", requirement, maxsplit=1)[0]
         assert re.sub(r"[-_.]+", "-", name).lower() in pins, f"{name} has no pin"

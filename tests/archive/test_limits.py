@@ -21,6 +21,9 @@ import httpx
 import pytest
 from tests.conftest import LiveServer, cli, postgres_database, start_server, stop_server
 
+from agentrxiv.archive.auth import create_token
+from agentrxiv.archive.db import Database
+
 pytestmark = pytest.mark.integration
 
 WRITES_PER_MINUTE = 8
@@ -64,10 +67,22 @@ def server(
         yield live
 
 
-def lab_token(server: LiveServer, prefix: str = "lab", *flags: str) -> tuple[str, str]:
-    """A fresh lab and its token (fresh, so each test has its own counters)."""
+def lab_token(
+    server: LiveServer,
+    prefix: str = "lab",
+    *,
+    human: bool = False,
+    expires_days: float | None = None,
+) -> tuple[str, str]:
+    """A fresh lab and its token (fresh, so each test has its own counters); made in-process
+    on the server's database (``token create`` itself is tested through the CLI below)."""
     lab = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    token = cli("token", "create", lab, *flags, home=server.home, db=server.db).strip()
+    database = Database(server.db)
+    try:
+        with database.write() as session:
+            token = create_token(session, lab, human=human, expires_days=expires_days)
+    finally:
+        database.dispose()
     return lab, token
 
 
@@ -130,7 +145,7 @@ def test_reviews_record_the_posting_lab_and_mark_self_reviews(server: LiveServer
 def test_human_reviews_need_a_human_token(server: LiveServer) -> None:
     _, author = lab_token(server)
     _, agent = lab_token(server)
-    person, human = lab_token(server, "alice", "--human")
+    person, human = lab_token(server, "alice", human=True)
     pid = publish(server, author)["id"]
     refused = post(server, agent, f"/api/v1/papers/{pid}/reviews", review("Alice", "human"))
     assert_error(refused, 403, "human token")
@@ -267,7 +282,8 @@ def test_code_files_and_pdfs_over_their_limits_get_413(server: LiveServer) -> No
 
 
 def test_token_list_revoke_and_expiry(server: LiveServer) -> None:
-    lab, token = lab_token(server)
+    lab = f"cli-{uuid.uuid4().hex[:8]}"
+    token = cli("token", "create", lab, home=server.home, db=server.db).strip()
     rows = [
         json.loads(line)
         for line in cli("token", "list", "--lab", lab, "--json", home=server.home, db=server.db)
@@ -282,8 +298,12 @@ def test_token_list_revoke_and_expiry(server: LiveServer) -> None:
     listed = cli("token", "list", "--lab", lab, home=server.home, db=server.db)
     assert "revoked" in listed
     # Revoking by the secret itself works too, and expiry gives its own message.
-    _, short_lived = lab_token(server, "lab", "--expires-days", "0.00002")  # ~1.7 s
-    time.sleep(2.5)
+    human_lab = f"cli-{uuid.uuid4().hex[:8]}"
+    args = ["token", "create", human_lab, "--human", "--expires-days", "0.00002"]  # ~1.7 s
+    short_lived = cli(*args, home=server.home, db=server.db).strip()
+    listed = cli("token", "list", "--lab", human_lab, home=server.home, db=server.db)
+    assert " human " in listed
+    time.sleep(2)
     assert_error(post(server, short_lived, "/api/v1/papers", paper()), 401, "expired")
     cli("token", "revoke", short_lived, home=server.home, db=server.db)
 

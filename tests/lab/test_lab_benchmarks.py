@@ -17,7 +17,7 @@ from agentrxiv.lab.devdata import prepare_dev_data
 from agentrxiv.lab.runner import SandboxRunner
 from agentrxiv.llm.scripted import register_script, unregister_script
 
-SNOOP = r'''
+SNOOP = r"""
 import json, os, re
 from agentrxiv.bench.registry import get_benchmark
 from agentrxiv.lab.experiment_api import load_problems
@@ -42,7 +42,7 @@ except Exception as exc:
 loaded = [p.unique_id for p in load_problems()]
 print(json.dumps({"found": sorted(found), "loaded": loaded, "refused": refused,
                   "readable": readable}))
-'''
+"""
 
 
 def arith_config(labkit, **overrides):  # noqa: ANN001, ANN201
@@ -97,7 +97,8 @@ def test_arith_lab_measures_dev_and_publishes_its_technique(
     config = arith_config(labkit, lab_name="arith-lab", target_model=arith_model)
     rt = labkit.run(config, server=sqlite_server)
     best = rt.state.experiments.best()
-    assert best.result["split"] == "dev" and best.result["benchmark"] == "arith:dev_size=12,test_size=20"
+    assert best.result["split"] == "dev"
+    assert best.result["benchmark"] == "arith:dev_size=12,test_size=20"
     assert best.score == pytest.approx(1.0)
     with ArchiveClient(sqlite_server.url) as client:
         paper = client.get(rt.state.published_id)

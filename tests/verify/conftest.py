@@ -71,9 +71,9 @@ def make_labs(server: object) -> Labs:
     """Clients for ``server`` (a ``LiveServer``)."""
     verifier_token = server.new_token("verifier-lab")  # type: ignore[attr-defined]
     return Labs(
-        author=ArchiveClient(server.url, token=server.token),  # type: ignore[attr-defined]
-        verifier=ArchiveClient(server.url, token=verifier_token),  # type: ignore[attr-defined]
-        admin=ArchiveClient(server.url, token=server.admin_token),  # type: ignore[attr-defined]
+        author=ArchiveClient(server.url, token=server.token, timeout=180),  # type: ignore[attr-defined]
+        verifier=ArchiveClient(server.url, token=verifier_token, timeout=180),  # type: ignore[attr-defined]
+        admin=ArchiveClient(server.url, token=server.admin_token, timeout=180),  # type: ignore[attr-defined]
     )
 
 

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 MAX_SCANNED = 20_000  # newest insights a query ranks (insights are few per paper)
 WORD = re.compile(r"[a-z0-9][a-z0-9\-]{2,}")
+SUFFIXES = ("ations", "ation", "ings", "ing", "ies", "ied", "es", "ed", "ly", "s", "e")
 
 
 @dataclass(frozen=True)
@@ -159,11 +160,23 @@ def _filtered(filters: InsightFilters) -> Select[tuple[Insight, str, str]]:
     return query.order_by(Insight.created_at.desc(), Insight.id.desc())
 
 
+def _stem(word: str) -> str:
+    """A crude English stem, so that "vote", "votes" and "voting" match."""
+    for suffix in SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _terms(text: str) -> set[str]:
+    return {_stem(word) for word in WORD.findall(text.lower())}
+
+
 def _keyword_rank(rows: list[tuple[Insight, str, str]], query: str) -> list[tuple[int, float]]:
-    terms = set(WORD.findall(query.lower()))
+    terms = _terms(query)
     ranked = []
     for index, (row, _, title) in enumerate(rows):
-        words = set(WORD.findall(f"{row.text} {row.benchmark} {title}".lower()))
+        words = _terms(f"{row.text} {row.benchmark} {title}")
         hits = len(terms & words)
         if hits:
             ranked.append((index, hits / max(1, len(terms))))

@@ -209,11 +209,21 @@ def _verdict(
     return neighbours, top["paper_id"] if duplicate else None, top["similarity"]
 
 
-def assess(db: Database, data: PaperCreate, embed: bool = True) -> Assessment:
+def method_vector(data: PaperCreate, search_embedding: bytes | None) -> np.ndarray:
+    """The method embedding: the search embedding when the body has no method section (its
+    text is then the same title, abstract and body start), else one more embedding."""
+    if search_embedding and METHOD_HEADING.search(data.body) is None:
+        return np.frombuffer(search_embedding, dtype="<f4")
+    return embed_text(method_text(data.title, data.abstract, data.body))
+
+
+def assess(
+    db: Database, data: PaperCreate, embed: bool = True, search_embedding: bytes | None = None
+) -> Assessment:
     """Compare a new paper with every earlier one; under the refuse policy a near-duplicate
     raises ``ConflictError`` (409) naming the original."""
     settings = get_settings()
-    vector = embed_text(method_text(data.title, data.abstract, data.body)) if embed else None
+    vector = method_vector(data, search_embedding) if embed else None
     digest = code_hash(technique_code(data.code_files, getattr(data, "technique", None)))
     with db.read() as session:
         neighbours, original, similarity = _verdict(

@@ -234,7 +234,8 @@ def create_paper(
     _precheck(db, principal, "paper", limits, data)
     data = own_authors(data, principal.lab_name)
     prepared = prepare(data, embed)
-    assessment = novelty.assess(db, data, embed)  # 409 here for near-duplicates under refuse
+    # Novelty (nearest earlier papers); under the refuse policy a near-duplicate is a 409 here.
+    assessment = novelty.assess(db, data, embed, prepared.embedding)
     with _writing(db) as session:
         if limits is not None:
             consume(session, principal, "paper", limits)

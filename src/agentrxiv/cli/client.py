@@ -117,12 +117,20 @@ def search(
     category: str | None = typer.Option(None, "--category", help="Only this category."),
     lab: str | None = typer.Option(None, "--lab", help="Only this lab's papers."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON response."),
+    min_score: float | None = typer.Option(
+        None,
+        "--min-score",
+        min=-1.0,
+        max=1.0,
+        help="Relevance floor (cosine) for semantic/hybrid; default the server's; -1: none.",
+    ),
 ) -> None:
     """Search the archive and print a table (or JSON)."""
     if mode not in ("keyword", "semantic", "hybrid"):
         raise ConfigError(f"unknown search mode {mode!r}: use keyword, semantic or hybrid")
+    floor = {} if min_score is None else {"min_score": min_score}
     with ArchiveClient(_server(server)) as client:
-        found = client.search(query, mode=mode, k=k, category=category, lab=lab)  # type: ignore[arg-type]
+        found = client.search(query, mode=mode, k=k, category=category, lab=lab, **floor)  # type: ignore[arg-type]
     if as_json:
         typer.echo(json.dumps(found.model_dump(mode="json"), indent=2))
         return
@@ -134,3 +142,5 @@ def search(
         mark = " [withdrawn]" if hit.withdrawn else ""
         table.add_row(hit.id, score, hit.title + mark, hit.lab, ", ".join(hit.categories))
     Console().print(table)
+    if found.note:
+        typer.echo(found.note, err=True)

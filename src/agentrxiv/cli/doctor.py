@@ -135,7 +135,9 @@ def check_build(system_info: str, flags: set[str]) -> Check:
             "-r requirements.txt",
             needed=False,
         )
-    return Check("llama.cpp build", "ok", f"portable ({shown})")
+    extra = sorted(f for f in ("avx512f", "amx_int8") if f in flags)
+    on_cpu = f"; this CPU also has {', '.join(extra)}, left unused" if extra else ""
+    return Check("llama.cpp build", "ok", f"portable ({shown}){on_cpu}")
 
 
 def check_local_model(spec: str) -> tuple[Check, Check | None]:

@@ -89,6 +89,11 @@ def boundary_status() -> tuple[str, str | None]:
     return "none", f"{problem}: {bwrap.INSTALL_HINT}"
 
 
+@functools.cache
+def _warn_unsafe_once() -> None:
+    logger.warning("sandbox: %s", UNSAFE_WARNING)
+
+
 def sandbox_note(unsafe: bool) -> tuple[str, str | None]:
     """What a lab records about its sandbox: the mode, and the warning when unsafe."""
     if unsafe:
@@ -162,7 +167,7 @@ class SubprocessSandbox:
             require_boundary()
             self.isolation = BOUNDARY
             return
-        logger.warning("sandbox: %s", UNSAFE_WARNING)
+        _warn_unsafe_once()
         use_namespaces = _namespaces_wanted() if namespaces is None else namespaces
         self._prefix = namespace_prefix() if use_namespaces else ()
         self.isolation = "namespaces+audit-hook" if self._prefix else "audit-hook"

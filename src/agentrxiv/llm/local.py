@@ -35,6 +35,7 @@ DEFAULT_N_CTX = 4096
 #: Used when a caller gives no max_tokens, so a small model cannot ramble to the context end.
 DEFAULT_MAX_TOKENS = 1024
 THREADS_ENV = "AGENTRXIV_LLM_THREADS"
+LOCAL_TIMEOUT_S = 600.0
 
 _instances: dict[Path, tuple[Llama, threading.Lock]] = {}
 _instances_lock = threading.Lock()
@@ -133,6 +134,9 @@ class LocalLlamaModel(BackendModel):
 
     default_concurrency = 1
     fixed_cost_usd = 0.0
+    #: Seconds per call when ``get_model`` is given no timeout: generous, because a loaded
+    #: 2-core machine can slow generation tenfold; the worker is killed at the deadline.
+    default_timeout = LOCAL_TIMEOUT_S
 
     def __init__(self, name: str, *, n_ctx: int = DEFAULT_N_CTX) -> None:
         self.path = resolve_model_path(name)

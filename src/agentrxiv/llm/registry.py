@@ -100,7 +100,7 @@ def get_model(
     api_key_env: str | None = None,
     ledger: Ledger | None = None,
     cache: ResponseCache | bool | None = None,
-    timeout: float = DEFAULT_TIMEOUT_S,
+    timeout: float | None = None,
     max_concurrency: int | None = None,
     max_attempts: int = 4,
 ) -> ManagedChatModel:
@@ -109,9 +109,14 @@ def get_model(
     ``ledger`` defaults to the process-wide one; ``cache`` is a ``ResponseCache``, ``True``
     (the default cache), ``False`` (off) or ``None`` (the backend's default, off when
     ``AGENTRXIV_LLM_CACHE=0``); ``max_concurrency`` bounds in-flight calls per endpoint.
+    ``timeout`` is seconds per attempt: ``None`` means the backend's ``default_timeout``
+    (120 s for HTTP, 600 s for the local model, whose worker is killed at the deadline).
     """
-    options = ProviderOptions(base_url=base_url, api_key_env=api_key_env, timeout=timeout)
+    http_timeout = timeout if timeout is not None else DEFAULT_TIMEOUT_S
+    options = ProviderOptions(base_url=base_url, api_key_env=api_key_env, timeout=http_timeout)
     backend = build_backend(spec, options)
+    if timeout is None:
+        timeout = getattr(backend, "default_timeout", None) or DEFAULT_TIMEOUT_S
     return ManagedChatModel(
         backend,
         ledger=ledger if ledger is not None else default_ledger(),

@@ -202,7 +202,16 @@ class LocalWorker:
             proc.stdin.flush()
         except (BrokenPipeError, OSError):
             raise self._crashed() from None
-        return self._read(deadline, what="call", timeout=timeout)
+        try:
+            return self._read(deadline, what="call", timeout=timeout)
+        except (ModelCrashError, LocalTimeoutError):
+            raise
+        except BaseException:
+            # Interrupted (Ctrl-C): the answer would arrive for the next request; start over.
+            if self.proc is not None:
+                self.proc.kill()
+            self.stop()
+            raise
 
     def _read(
         self, deadline: float | None, *, what: str, timeout: float | None = None
