@@ -76,6 +76,22 @@ def _idle_share(records: list[Any], wall: float, started: float) -> float:
     return max(0.0, wall - covered) / wall if wall else 0.0
 
 
+def _gap_share(records: list[Any], wall: float) -> float:
+    """Share of wall time between the first run's start and the last run's end in which no
+    lab process ran: the scheduling loop's own cost (campaign set-up excluded)."""
+    spans = sorted(
+        (r.finished_at - (r.process_s or 0), r.finished_at) for r in records if r.process_s
+    )
+    if not spans or not wall:
+        return 0.0
+    gaps, end = 0.0, spans[0][0]
+    for a, b in spans:
+        if a > end:
+            gaps += a - end
+        end = max(end, b)
+    return gaps / wall
+
+
 def scaling(args: argparse.Namespace) -> None:
     """Papers per hour against concurrency, local and Ray."""
     from agentrxiv.bench.fake_endpoint import FakeOpenAIEndpoint
@@ -105,17 +121,17 @@ def scaling(args: argparse.Namespace) -> None:
                     num_cpus=max(args.concurrency), include_dashboard=False, log_to_driver=False
                 )
             base = None
-            for c in args.concurrency:
+            for c in [0, *args.concurrency]:  # 0: an unrecorded warm-up (server, caches, Ray)
                 started_wall = time.time()
                 result = _run_campaign(
                     root,
                     server,
                     {
-                        "name": f"scale-{executor}-c{c}",
+                        "name": f"scale-{executor}-c{c}-{int(time.time())}",
                         "topic": "prompting techniques that improve MATH-500 accuracy",
-                        "labs": c,
+                        "labs": max(c, 1),
                         "papers": 1,
-                        "concurrency": c,
+                        "concurrency": max(c, 1),
                         "executor": executor,
                         "ray_num_cpus": 0.1,
                         "verify": False,
@@ -128,6 +144,9 @@ def scaling(args: argparse.Namespace) -> None:
                     },
                 )
                 records, wall = result["records"], result["wall_s"]
+                if c == 0:
+                    print(f"warm-up: {wall:.1f}s", flush=True)
+                    continue
                 papers = sum(1 for r in records if r.paper_id)
                 per_hour = papers / wall * 3600
                 base = base or per_hour
@@ -145,6 +164,7 @@ def scaling(args: argparse.Namespace) -> None:
                     "speedup": round(per_hour / base, 2),
                     "linear_share": round(per_hour / base / c, 2),
                     "orchestrator_idle_share": round(_idle_share(records, wall, started_wall), 4),
+                    "between_runs_share": round(_gap_share(records, wall), 4),
                     "worker_startup_s_mean": round(sum(startup) / max(1, len(startup)), 2),
                     "lab_s_mean": round(sum(r.wall_s for r in records) / max(1, len(records)), 1),
                     "load": load(),
@@ -186,6 +206,11 @@ def embedded(args: argparse.Namespace) -> None:
                 if r.claimed is not None and r.verified is not None
             ]
             summary = {
+                "labs": args.labs,
+                "papers_per_lab": args.papers,
+                "concurrency": args.concurrency,
+                "problem_limit": args.problem_limit,
+                "verify_limit": args.verify_limit,
                 "mode": mode,
                 "campaign": result["state"].campaign_id,
                 "status": result["state"].status,
@@ -201,7 +226,7 @@ def embedded(args: argparse.Namespace) -> None:
             }
             summaries.append(summary)
             print(json.dumps(summary), flush=True)
-    _save("campaign_embedded.json", summaries)
+    _save(f"campaign_embedded_{'_'.join(args.modes)}.json", summaries)
 
 
 def embedded_lab(limit: int) -> dict[str, Any]:

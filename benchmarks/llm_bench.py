@@ -7,7 +7,7 @@ Runs are interleaved, alternating which side goes first, so background load hits
 alike; each side's KV cache is reset before every run so neither gets prompt-prefix reuse.
 Added latency: the median of a pipe round trip (``ping``) and of one-token calls on each side.
 
-Usage: python benchmarks/llm_bench.py [--rounds 3] [--max-tokens 64] [--model smollm2]
+Usage: python benchmarks/llm_bench.py [--rounds 3] [--max-tokens 64] [--calls 20] [--model M]
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--model", default="smollm2", help="smollm2 or a path to a .gguf file")
+    parser.add_argument("--calls", type=int, default=20, help="one-token calls for latency")
     args = parser.parse_args()
 
     model = get_model(f"local/{args.model}", cache=False, ledger=Ledger())
@@ -98,6 +99,12 @@ def main() -> None:
     llama, _lock = load_llama(backend.path, backend.n_ctx)
     print(f"model {backend.path.name}; threads {default_threads()}; {platform.processor()}")
     print(f"cores {os.cpu_count()}; load average {os.getloadavg()[0]:.1f} at start")
+    started = time.perf_counter()
+    facts = backend.worker().start()
+    print(
+        f"worker start-up (spawn, imports, load): {time.perf_counter() - started:.2f} s, "
+        f"of which loading the model {facts['load_s']:.2f} s"
+    )
     model.chat([{"role": "user", "content": "warm up"}], max_tokens=8)
     llama.create_chat_completion(messages=[{"role": "user", "content": "warm up"}], max_tokens=8)
 
@@ -110,7 +117,7 @@ def main() -> None:
         median = statistics.median(per_run)
         print(f"{label:<20} {tokens:>7.0f} {seconds:>8.2f} {rates[side]:>8.1f} {median:>13.1f}")
     print(f"\nratio worker/direct (tok/s): {rates['worker'] / rates['direct']:.3f}")
-    latency = added_latency(model, llama)
+    latency = added_latency(model, llama, args.calls)
     print(
         f"one-token call, median: direct {latency['direct']:.1f} ms, worker "
         f"{latency['worker']:.1f} ms (added {latency['worker'] - latency['direct']:+.1f} ms); "

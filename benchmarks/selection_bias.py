@@ -5,7 +5,7 @@ test split. For each, the dev-minus-test gap with a 95% interval (Newcombe's hyb
 interval for two independent proportions). Selecting on dev inflates the winner's dev score;
 the random pick's gap is centred on zero.
 
-    python benchmarks/selection_bias.py                       # defaults: K=20, dev 40, test 120
+    python benchmarks/selection_bias.py                       # defaults: K=20, dev 30, test 100
     python benchmarks/selection_bias.py --k 10 --dev-n 30 --test-n 100 --json out.json
 """
 
@@ -65,8 +65,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="local/smollm2")
     parser.add_argument("--k", type=int, default=20)
-    parser.add_argument("--dev-n", type=int, default=40)
-    parser.add_argument("--test-n", type=int, default=120)
+    parser.add_argument("--dev-n", type=int, default=30)
+    parser.add_argument("--test-n", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0, help="Picks the random variant.")
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

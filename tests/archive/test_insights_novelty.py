@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from tests.conftest import LiveServer, start_server, stop_server
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CORPUS = json.loads((Path(__file__).parent / "data" / "search_corpus.json").read_text())
 BY_KEY = {entry["key"]: entry for entry in CORPUS}
 

@@ -158,7 +158,9 @@ def test_paper_page_shows_metadata_results_lineage_and_reviews(
 ) -> None:
     page = get_html(sqlite_server, f"/abs/{archive['child']}")
     assert '<h1 class="paper-title">Self-consistency with verified chains</h1>' in page
-    assert "Ada Agent" in page and "pages-lab" in page and "smollm2-360m" in page
+    # The author's lab is the posting token's ("pages-lab" in the request is overwritten).
+    assert "Ada Agent" in page and "test-lab" in page and "smollm2-360m" in page
+    assert "pages-lab" not in page
     assert "Majority voting over verified chains of thought." in page
     assert 'class="tag primary" href="/search?category=cs.CL">cs.CL<' in page
     assert '<a href="/leaderboard/gsm8k">gsm8k</a>' in page and ">0.51<" in page

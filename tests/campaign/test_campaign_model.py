@@ -44,6 +44,7 @@ def test_embedded_model_arith_campaign(sqlite_server, owner_token, tmp_path) -> 
         topic="Prompting techniques that raise a small model's arithmetic accuracy",
         worker_setup=None,
         verify_limit=3,
+        concurrency=1,  # one embedded model process at a time on 2 cores
         lab=EMBEDDED_LAB,
     )
     run_cli("campaign", "run", str(config), timeout=1500)
@@ -53,9 +54,10 @@ def test_embedded_model_arith_campaign(sqlite_server, owner_token, tmp_path) -> 
     with ArchiveClient(sqlite_server.url) as client:
         papers = client.list(campaign=state["campaign_id"]).items
     assert {p.id for p in papers} == {r["paper_id"] for r in records if r["paper_id"]}
-    for record in records:
-        assert record["outcome"], record
-        assert record["tokens"] > 0 and record["wall_s"] > 0
-        if record["paper_id"]:
-            assert record["claimed"] is not None
-            assert record["verification"]  # reproduced / not reproduced / failed: ...
+    assert all(record["outcome"] and record["wall_s"] > 0 for record in records)
+    published = [record for record in records if record["paper_id"]]
+    assert published, [record["outcome"] for record in records]
+    for record in published:
+        assert record["outcome"] == "published" and record["tokens"] > 0
+        assert record["claimed"] is not None
+        assert record["verification"]  # reproduced / not reproduced / failed: ...

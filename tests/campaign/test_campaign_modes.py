@@ -54,6 +54,18 @@ def test_shared_mode_cites_other_labs_and_reports(sqlite_server, owner_token, tm
     assert {p["paper_id"] for p in data["papers"]} == set(lab_of)
     assert all("claimed" in p and "verified" in p for p in data["papers"])
     assert all(p["claimed"] is not None for p in data["papers"])
+    compare_dir = tmp_path / "compare"
+    compared = run_cli(
+        "campaign",
+        "compare",
+        state["campaign_id"],
+        state["campaign_id"],
+        "--server",
+        sqlite_server.url,
+        "--out",
+        str(compare_dir),
+    )
+    assert "shared" in compared and (compare_dir / "compare_by_paper.png").exists()
     status = run_cli("campaign", "status", state["campaign_id"], "--server", sqlite_server.url)
     assert "published" in status
     with httpx.Client(base_url=sqlite_server.url) as http:

@@ -78,3 +78,33 @@ def test_kill_9_mid_paper_then_resume(sqlite_server, owner_token, tmp_path) -> N
     tokens = sum(r["tokens"] for r in records)
     assert ref_tokens <= tokens <= ref_tokens + 2 * _max_phase_tokens(ref_state)
     assert all(r["wall_s"] > 0 for r in records)
+
+
+def test_campaign_budget_stops_cleanly_and_says_so(sqlite_server, owner_token, tmp_path) -> None:  # noqa: ANN001
+    config = campaign_config(
+        tmp_path,
+        sqlite_server,
+        owner_token,
+        name="budget",
+        labs=1,
+        papers=2,
+        mode="none",
+        verify=False,
+        budget={"max_tokens": 1000},
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "agentrxiv.cli.main", "campaign", "run", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "campaign token budget spent" in proc.stdout
+    state = state_of(config)
+    assert state["status"] == "stopped" and "budget" in state["stopped_reason"]
+    first = state["runs"][0]
+    assert first["status"] == "stopped"  # checkpointed, resumable with a larger budget
+    assert (Path(first["lab_dir"]) / "state.json").exists()
+    assert state["runs"][1]["status"] == "pending"
+    with ArchiveClient(sqlite_server.url) as client:
+        assert client.campaign(state["campaign_id"]).status == "stopped"

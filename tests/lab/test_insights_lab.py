@@ -19,6 +19,7 @@ from agentrxiv.lab.phases import literature, plan
 from agentrxiv.llm.registry import get_model
 from agentrxiv.llm.scripted import register_script, scripted_model, unregister_script
 
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
 POSITIVE = {
     "benchmark": "math500",
     "model": "scripted/target",

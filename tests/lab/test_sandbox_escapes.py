@@ -360,3 +360,19 @@ def test_the_lab_never_writes_or_keeps_links_to_outside_files(tmp_path: Path) ->
     assert "FileNotFoundError" in result.stderr
     assert victim.read_text() == "precious"
     assert not (workdir / "_sandbox_main.py").is_symlink()
+
+
+def test_replacing_the_model_socket_fails_only_that_program(tmp_path: Path) -> None:
+    from agentrxiv.llm.registry import get_model
+    from agentrxiv.llm.scripted import register_script, unregister_script
+
+    register_script("escape-target", lambda messages: "42")
+    try:
+        model = get_model("scripted/escape-target", cache=False)
+        runner = SandboxRunner(tmp_path / "runs", model, "lab/escape", SandboxConfig(wall_s=20))
+        code = "import os\nos.remove('model.sock')\nos.mkdir('model.sock')\n"
+        run = runner.run(code, "r1")
+    finally:
+        unregister_script("escape-target")
+    assert not run.ok and "result.json" in run.error
+    assert (tmp_path / "runs" / "r1" / "model.sock").is_dir()

@@ -51,6 +51,11 @@ def test_fabricated_paper_is_not_reproduced_and_warns_descendants(labs: Labs, or
         assert "not reproduced" in paper.warnings[0].message
     page = httpx.get(f"{labs.author.base_url}/abs/{child}", timeout=30).text
     assert "Warning:" in page and fabricated in page
+    hits = labs.author.search("Bananas solve arithmetic", mode="keyword").items
+    hit = next(h for h in hits if h.id == fabricated)
+    assert hit.verification_status == "not reproduced" and hit.verified_value == 0.0
+    search_page = httpx.get(f"{labs.author.base_url}/search", params={"q": "Bananas"}, timeout=60)
+    assert "not reproduced" in search_page.text
     summary = labs.author.get(fabricated)
     assert summary.verification_status == "not reproduced"
     assert summary.verified_value == 0.0 and summary.claimed_value == pytest.approx(0.9)
@@ -155,3 +160,27 @@ def test_leaderboard_ranks_by_verified_value(labs: Labs, oracle) -> None:
     assert top.claimed_value is not None and top.verified_n is not None
     page = httpx.get(f"{labs.author.base_url}/leaderboard/arith", timeout=30).text
     assert "Verified" in page
+
+
+def test_verification_api_refuses_bad_requests(labs: Labs, oracle) -> None:
+    paper_id = publish(labs.author, HONEST, 0.9)
+    body = {"benchmark": "arith", "status": "reproduced", "n": 3, "value": 0.5}
+    url = f"{labs.author.base_url}/api/v1/papers"
+    headers = labs.verifier._http.headers
+    assert httpx.post(f"{url}/{paper_id}/verifications", json=body, timeout=60).status_code == 401
+    missing = httpx.post(f"{url}/2601.99999/verifications", json=body, headers=headers, timeout=60)
+    assert missing.status_code == 404 and "no paper" in missing.json()["error"]
+    bad = httpx.post(
+        f"{url}/{paper_id}/verifications",
+        json={**body, "status": "great"},
+        headers=headers,
+        timeout=60,
+    )
+    assert bad.status_code == 422
+    ok = httpx.post(f"{url}/{paper_id}/verifications", json=body, headers=headers, timeout=60)
+    assert ok.status_code == 201 and ok.json()["verifier"] == "verifier-lab"
+    labs.admin.withdraw(paper_id, "retracted")
+    gone = httpx.post(f"{url}/{paper_id}/verifications", json=body, headers=headers, timeout=60)
+    assert gone.status_code == 409
+    listed = httpx.get(f"{url}/{paper_id}/verifications", timeout=60).json()
+    assert [v["status"] for v in listed] == ["reproduced"]

@@ -25,6 +25,7 @@ from agentrxiv.archive.capacity import (
     AdmissionLimit,
     configure_threadpool,
     pool_settings,
+    start_warm_up,
 )
 from agentrxiv.archive.db import Database, migrate
 from agentrxiv.archive.head import HeadAsGet
@@ -225,6 +226,7 @@ def create_app(settings: Settings | None = None, run_migrations: bool = True) ->
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         configure_threadpool(settings)
+        start_warm_up(settings)
         yield
         db.dispose()
 

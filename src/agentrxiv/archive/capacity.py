@@ -18,6 +18,7 @@ pool timeout (see ``app.install_error_handlers``).
 from __future__ import annotations
 
 import logging
+import threading
 
 import anyio
 import anyio.to_thread
@@ -64,6 +65,23 @@ def configure_threadpool(settings: Settings) -> None:
             settings.threadpool_size,
             settings.max_concurrent_requests,
         )
+
+
+def start_warm_up(settings: Settings) -> None:
+    """Load the embedding model in the background as the server starts, so that the first
+    searches and submissions do not all wait for it (it takes seconds, more on a busy host)."""
+    if not settings.embed_on_write:
+        return
+
+    def load() -> None:
+        from agentrxiv.archive.search.embedder import get_embedder
+
+        try:
+            get_embedder()
+        except Exception as exc:  # noqa: BLE001 - the first request reports it properly
+            log.warning("could not preload the embedding model: %s", exc)
+
+    threading.Thread(target=load, name="embedder-warm-up", daemon=True).start()
 
 
 async def _answer_busy(send: Send, message: str) -> None:

@@ -114,8 +114,8 @@ class NoveltyIndex:
         max_id = session.scalar(select(func.max(PaperNovelty.id))) or 0
         if max_id < self.max_seen:
             self.__init__()  # type: ignore[misc]  # the database was recreated
-        if max_id == self.max_seen:
-            return
+        # Rows below the newest can commit late on PostgreSQL: the last RESCAN_WINDOW ids are
+        # read again on every refresh (ids already seen are skipped).
         rows = session.execute(
             select(
                 PaperNovelty.id,

@@ -206,12 +206,12 @@ class Orchestrator:
     # ------------------------------------------------------------------ budgets
 
     def spend(self, exclude: RunEntry | None = None) -> tuple[int, float, float]:
-        """Tokens, dollars (finished + in flight) and campaign seconds so far."""
+        """Tokens, dollars (finished runs + every other run's ledger) and campaign seconds."""
         assert self.state is not None
         done = totals(self.state.records())
         tokens, usd = done["tokens"], done["cost_usd"] or 0.0
-        for entry in self.state.runs:
-            if entry.status == "running" and entry is not exclude and entry.lab_dir:
+        for entry in self.state.runs:  # in flight, stopped or interrupted: their ledgers
+            if entry.status != "done" and entry is not exclude and entry.lab_dir:
                 t, d = in_flight_spend(Path(entry.lab_dir))
                 tokens, usd = tokens + t, usd + d
         return tokens, usd, self.state.elapsed_s + time.monotonic() - self._clock
@@ -309,6 +309,9 @@ class Orchestrator:
                         break
                     view.refresh()
                     time.sleep(TICK_S)
+        except KeyboardInterrupt:
+            self.stop_reason = "interrupted (Ctrl-C)"
+            self._stop_running()
         finally:
             self._save()
         return self._close(state)

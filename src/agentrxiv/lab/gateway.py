@@ -9,6 +9,7 @@ other model errors 502, a malformed request 400.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -161,8 +162,10 @@ class ModelGateway:
         if self._thread is not None:
             self._thread.join(10)
         self._server, self._thread = None, None
-        if self.socket_path.exists():
-            self.socket_path.unlink()
+        # The program may have replaced the socket (by a directory, a link): never raise here.
+        with contextlib.suppress(OSError):
+            if self.socket_path.is_socket():
+                self.socket_path.unlink()
 
     def complete(self, request: CompletionRequest) -> ChatResult:
         """Forward one request to the model under the gateway's tag and count it."""

@@ -237,11 +237,16 @@ def distil_finished_lab(
     from agentrxiv.archive.client import ArchiveClient
     from agentrxiv.lab.checkpoint import atomic_write_text, load_state, save_state
 
-    if model is None:
+    if model is None:  # the lab's model, its calls counted in the lab's ledger
+        from agentrxiv.llm.ledger import Ledger
         from agentrxiv.llm.registry import get_model
 
-        spec = config.model_for("interpretation")
-        model = get_model(spec, base_url=config.base_url, api_key_env=config.api_key_env)
+        model = get_model(
+            config.model_for("interpretation"),
+            base_url=config.base_url,
+            api_key_env=config.api_key_env,
+            ledger=Ledger(path=config.lab_dir / "ledger.jsonl"),
+        )
     with ArchiveClient(server, token=token) as client:
         outcome = distil_and_post(
             client,

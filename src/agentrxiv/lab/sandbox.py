@@ -165,6 +165,7 @@ class SubprocessSandbox:
         self._prefix: tuple[str, ...] = ()
         if not unsafe:
             require_boundary()
+            _check_outside_runtime(self.workdir)
             self.isolation = BOUNDARY
             return
         _warn_unsafe_once()
@@ -289,6 +290,17 @@ def build_child_env(
     if model_socket:
         env["AGENTRXIV_MODEL_SOCKET"] = _socket_address(model_socket, workdir)
     return env
+
+
+def _check_outside_runtime(workdir: Path) -> None:
+    """Refuse a working directory inside the (visible) runtime: its neighbours would show."""
+    for runtime in bwrap.runtime_paths():
+        if Path(runtime) == workdir or Path(runtime) in workdir.parents:
+            raise ConfigError(
+                f"sandbox working directory {workdir} lies inside the Python runtime "
+                f"{runtime}, which every sandboxed program can read",
+                hint="put lab output (output_dir, --workdir) outside the installation",
+            )
 
 
 def _env_data_file(env: dict[str, str]) -> Path | None:
