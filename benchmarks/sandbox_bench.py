@@ -78,6 +78,33 @@ def seed_run(mode: dict, root: Path) -> Callable[[int], float]:
     return run
 
 
+def bare_starts(repeats: int, root: Path) -> None:
+    """The boundary's own cost: ``python -I -S -c pass`` plain vs inside bwrap."""
+    import subprocess
+    import sys
+
+    from agentrxiv.lab import bwrap
+
+    tool, command = bwrap.find_bwrap(), [sys.executable, "-I", "-S", "-c", "pass"]
+    if tool is None:
+        return
+    plain, boxed = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        plain.append(time.perf_counter() - start)
+        argv, fds = bwrap.bwrap_argv(tool, root.resolve(), {"PATH": os.defpath})
+        start = time.perf_counter()
+        subprocess.run(argv + command, check=True, pass_fds=fds)
+        boxed.append(time.perf_counter() - start)
+        bwrap.close_fds(fds)
+    a, b = statistics.median(plain), statistics.median(boxed)
+    print(
+        f"bare     python start plain {a * 1000:.1f} ms, in bwrap {b * 1000:.1f} ms, "
+        f"bwrap setup {(b - a) * 1000:+.1f} ms (medians of {repeats})"
+    )
+
+
 def measure(kind: str, make: Callable, repeats: int, root: Path) -> dict[str, list[float]]:
     """Interleave the modes ``repeats`` times (after one warm-up each)."""
     timers = {
@@ -113,6 +140,7 @@ def main() -> None:
     register_script("bench-target", lambda messages: "The answer is \\boxed{42}")
     print(f"load average at start: {os.getloadavg()}")
     with tempfile.TemporaryDirectory(prefix="arx-sbench-") as tmp:
+        bare_starts(3 * args.repeats, Path(tmp))
         report("trivial", measure("trivial", trivial_run, args.repeats, Path(tmp)))
         report("seed", measure("seed", seed_run, args.seed_repeats, Path(tmp)))
     print(f"load average at end: {os.getloadavg()}")

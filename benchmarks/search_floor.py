@@ -55,9 +55,7 @@ def build(url: str) -> tuple[Database, dict[str, str]]:
     db = Database(url)
     ids = {}
     with db.write() as session:
-        labs = {
-            e["lab"]: get_or_create_lab(session, e["lab"]).id for e in CORPUS if e.get("lab")
-        }
+        labs = {e["lab"]: get_or_create_lab(session, e["lab"]).id for e in CORPUS if e.get("lab")}
     for entry in CORPUS:
         principal = Principal(lab_id=labs[entry["lab"]], lab_name=entry["lab"], is_admin=False)
         paper = PaperCreate(

@@ -60,9 +60,11 @@ def test_near_copy_is_marked_with_its_original_and_unrelated_paper_is_not(sqlite
         marks = {hit["id"]: hit["near_duplicate_of"] for hit in hits["items"]}
         page = http.get(f"/abs/{copy['id']}").text
         novelty = http.get(f"/api/v1/papers/{copy['id']}/novelty").json()
+        listed = http.get("/api/v1/papers", params={"lab": "copier"}).json()["items"]
     assert marks[copy["id"]] == original["id"] and marks[original["id"]] is None
     assert "Near-duplicate" in page and f'href="/abs/{original["id"]}"' in page
     assert novelty["near_duplicate_of"] == original["id"]
+    assert [item["near_duplicate_of"] for item in listed] == [original["id"]]
 
 
 def test_identical_technique_code_is_a_near_duplicate_even_with_new_prose(sqlite_server):

@@ -429,3 +429,14 @@ def test_lab_publish_attaches_the_figures_it_can(tmp_path: Path) -> None:
     assert [a["name"] for a in attached] == ["figures/acc.png"]
     with pytest.raises(ConfigError, match="figures/plot.svg"):
         collect_attachments(body, tmp_path)
+
+
+def test_figures_and_boards_on_both_databases(live_server: Any) -> None:
+    png = base64.b64encode(tiny_png()).decode()
+    pair = [_result("db-bench", "accuracy", 0.6), _result("db-bench", "baseline_accuracy", 0.5)]
+    attachments = [{"name": "figures/a.png", "content_base64": png}]
+    paper = publish(live_server, results=pair, attachments=attachments)
+    served = httpx.get(f"{live_server.url}/abs/{paper['id']}v1/files/figures/a.png", timeout=30)
+    assert served.status_code == 200 and served.content == tiny_png()
+    board = httpx.get(f"{live_server.url}/api/v1/leaderboard/db-bench", timeout=30).json()
+    assert [(e["value"], e["baseline_value"]) for e in board["entries"]] == [(0.6, 0.5)]

@@ -54,7 +54,9 @@ def test_bench_run_writes_a_pairable_report_of_the_chosen_split(
         (["arith", "--technique", "nope"], "unknown technique 'nope'"),
     ],
 )
-def test_bench_run_errors_are_one_clear_line(isolated_home: Path, args: list[str], message: str) -> None:
+def test_bench_run_errors_are_one_clear_line(
+    isolated_home: Path, args: list[str], message: str
+) -> None:
     proc = bench_run(isolated_home, *args, "--model", "scripted/echo")
     assert proc.returncode != 0
     first = proc.stderr.strip().splitlines()[0]

@@ -292,7 +292,8 @@ class ArchiveClient:
         offset: int = 0,
         **filters: Any,
     ) -> SearchResponse:
-        """Search papers; filters: category, lab, benchmark, date_from, date_to, min_value."""
+        """Search papers; filters: category, lab, benchmark, date_from, date_to, min_value;
+        ``min_score=`` sets the relevance floor (the server's default otherwise, -1: none)."""
         params = _query_params({"q": query, "mode": mode, "k": k, "offset": offset, **filters})
         return SearchResponse.model_validate(self._json("GET", "/search", params=params))
 

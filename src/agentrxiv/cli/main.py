@@ -44,11 +44,16 @@ def main(
 
 def _register_commands() -> None:
     # Imported here so each module can import ``app`` from this one.
-    from agentrxiv.cli import bench, client, lab, serve  # noqa: F401
-    from agentrxiv.cli import campaign  # noqa: F401
-    from agentrxiv.cli import sandbox  # noqa: F401
-    from agentrxiv.cli import doctor  # noqa: F401
-    from agentrxiv.cli import verify  # noqa: F401
+    from agentrxiv.cli import (  # noqa: F401
+        bench,
+        campaign,
+        client,
+        doctor,
+        lab,
+        sandbox,
+        serve,
+        verify,
+    )
 
 
 def run() -> None:

@@ -4,15 +4,18 @@ environment rebuilt from an allow-list, and no way out but the model socket.
 
 Layers (each one catches what the others miss):
 
-1. The boundary, by default: bubblewrap (``agentrxiv.lab.bwrap``). New user, PID, IPC,
-   network and UTS namespaces, uid/gid 65534 without capabilities, and a filesystem that
-   holds only the read-only runtime, the read-only data files, the writable working
-   directory and the model socket. Where it cannot be created, ``SubprocessSandbox``
-   raises ``SandboxUnavailableError`` saying what to install, unless ``unsafe=True``.
+1. The boundary, by default: bubblewrap (``agentrxiv.lab.bwrap``). New PID, IPC, network
+   and UTS namespaces (and a user namespace when the lab is not root), uid/gid 65534
+   without capabilities (a real uid 65534 on the host when the lab runs as root: the
+   working directory is handed to it before each run), and a filesystem that holds only
+   the read-only runtime, the read-only data files, the writable working directory and the
+   model socket. Where it cannot be created, ``SubprocessSandbox`` raises
+   ``SandboxUnavailableError`` saying what to install, unless ``unsafe=True``.
 2. A pids cgroup (when writable, e.g. as root) capping the number of tasks: the kernel's
    answer to fork bombs, since ``RLIMIT_NPROC`` does not bind root.
 3. ``resource`` limits set by the child before user code runs: ``RLIMIT_CPU``,
-   ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` and, when not root, ``RLIMIT_NPROC``.
+   ``RLIMIT_AS``, ``RLIMIT_FSIZE``, ``RLIMIT_CORE`` and ``RLIMIT_NPROC`` (not for a
+   program running as root, nor where a pids cgroup already counts uid 65534's tasks).
 4. A Python audit hook (``sandbox_child``) installed before user code runs, in every mode:
    it refuses ``subprocess``, ``os.system``, ``os.exec*``, ``os.fork``, ``os.posix_spawn``,
    signals to other processes, sockets other than the model socket, other processes'
@@ -58,13 +61,14 @@ PASSED_ENV = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
 
 TRUNCATION_MARKER = "\n[... {dropped} bytes of output dropped by the sandbox ...]\n"
 
-# Loads sandbox_child.py by path inside the child (not ``import agentrxiv.lab``, whose
-# ``__init__`` may pull in heavy modules) and hands control to its ``boot``.
-_LAUNCHER = (
-    "import sys, importlib.util as u\n"
-    "s = u.spec_from_file_location('_agentrxiv_sandbox_child', sys.argv[1])\n"
+# First drops root privileges where the lab runs as root (argv[1]; see bwrap.DROP_PRIVILEGES),
+# then loads sandbox_child.py by path (not ``import agentrxiv.lab``, whose ``__init__`` may
+# pull in heavy modules) and hands control to its ``boot``.
+_LAUNCHER = bwrap.DROP_PRIVILEGES + (
+    "import importlib.util as u\n"
+    "s = u.spec_from_file_location('_agentrxiv_sandbox_child', sys.argv[2])\n"
     "m = u.module_from_spec(s); sys.modules[s.name] = m; s.loader.exec_module(m)\n"
-    "m.boot(sys.argv[2:])\n"
+    "m.boot(sys.argv[3:])\n"
 )
 _CHILD_FILE = Path(__file__).with_name("sandbox_child.py")
 _CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
@@ -163,6 +167,8 @@ class SubprocessSandbox:
         self.data_files = tuple(_data_file(path) for path in data_files)
         self.unsafe = unsafe
         self._prefix: tuple[str, ...] = ()
+        # As root, the program switches to the real uid 65534 (bwrap.DROP_PRIVILEGES).
+        self.drop = not unsafe and bwrap.privileged()
         if not unsafe:
             require_boundary()
             _check_outside_runtime(self.workdir)
@@ -187,10 +193,13 @@ class SubprocessSandbox:
         launcher_tasks = 0 if self.unsafe and not self._prefix else 1
         cgroup = PidsCgroup.create(self.limits.max_processes + launcher_tasks)
         config = self._boot_config(script, cgroup)
-        command = [sys.executable, "-c", _LAUNCHER, str(_CHILD_FILE), json.dumps(config)]
+        command = [sys.executable, "-c", _LAUNCHER, bwrap.drop_arg(self.drop, self.workdir)]
+        command += [str(_CHILD_FILE), json.dumps(config)]
         env = self._child_env(env_extra)
         prefix, fds = self._command_prefix(env, _env_data_file(env))
         try:
+            if self.drop:
+                self._hand_over()
             run = _run_group(
                 [*prefix, *command, *map(str, args)], self.workdir, env, self.limits, cgroup, fds
             )
@@ -212,6 +221,19 @@ class SubprocessSandbox:
             isolation=self.isolation,
         )
 
+    def _hand_over(self) -> None:
+        """Give the working directory (and an outside model socket) to uid 65534."""
+        socket = self.model_socket
+        outside = [socket] if socket and self.workdir not in socket.parents else []
+        try:
+            bwrap.hand_over(self.workdir, bwrap.SANDBOX_UID, [p for p in outside if p.exists()])
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot hand the sandbox working directory {self.workdir} to uid "
+                f"{bwrap.SANDBOX_UID}: {exc}",
+                hint="use a working directory on a local filesystem where root may chown",
+            ) from exc
+
     def _command_prefix(
         self, env: dict[str, str], env_data: Path | None
     ) -> tuple[list[str], list[int]]:
@@ -232,6 +254,7 @@ class SubprocessSandbox:
             data_files=data_files,
             extra_binds=outside,
             tmp_mb=min(self.limits.file_mb, 256),
+            drop=self.drop,
         )
 
     def _materialize(self, code: str | Path) -> Path:
@@ -250,7 +273,7 @@ class SubprocessSandbox:
             "script": str(script),
             "socket": str(self.model_socket) if self.model_socket else None,
             "limits": asdict(self.limits),
-            "nproc": _nproc_limit(self.limits.max_processes),
+            "nproc": _nproc_limit(self.limits.max_processes, self.drop, cgroup is not None),
             # The parent puts the child in the cgroup before exec (no /sys inside bwrap).
             "cgroup_procs": None,
         }
@@ -404,8 +427,16 @@ def namespace_prefix() -> tuple[str, ...]:
     return ()
 
 
-def _nproc_limit(max_processes: int) -> int | None:
-    """RLIMIT_NPROC counts every task of the uid and does not bind root, so offset it."""
+def _nproc_limit(max_processes: int, drop: bool, cgroup: bool) -> int | None:
+    """RLIMIT_NPROC for the program, or None.
+
+    It counts every task of the program's real uid and does not bind root, so it is
+    offset by the tasks that uid already runs. A program dropped to 65534 shares that uid
+    with every other sandbox on the machine: its own pids cgroup is the exact limit when
+    there is one (no rlimit then, so concurrent runs cannot starve each other); without
+    one, the offset count of uid 65534's tasks bounds it."""
+    if drop:
+        return None if cgroup else _tasks_of_uid(bwrap.SANDBOX_UID) + max_processes
     if os.geteuid() == 0:
         return None
     return _tasks_of_uid(os.getuid()) + max_processes

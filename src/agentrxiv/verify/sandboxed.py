@@ -133,7 +133,9 @@ def run_technique(
     body = _read_answers(workdir)
     limit_hit = run.exit_code != 0 or run.error.startswith("the program failed")
     if body is None or limit_hit and "answers" not in body:
-        why = run.error or "the technique wrote no answers"
+        why = (run.error or "the technique wrote no answers").replace(
+            "the program failed", "the sandboxed technique run failed (limit or crash)", 1
+        )
         return SandboxedRun(failure=why.strip()[:2000])
     if "fatal" in body:
         return SandboxedRun(failure=str(body["fatal"])[:2000])
