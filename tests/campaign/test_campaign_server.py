@@ -23,36 +23,37 @@ def _paper(title: str, campaign: str | None = None, key: str | None = None) -> P
     )
 
 
-def test_campaign_api_tokens_idempotency_and_filters(sqlite_server) -> None:  # noqa: ANN001
-    owner_token = sqlite_server.new_token("owner-lab")
-    with ArchiveClient(sqlite_server.url, token=owner_token) as owner:
+def test_campaign_api_tokens_idempotency_and_filters(live_server) -> None:  # noqa: ANN001
+    server = live_server  # SQLite and PostgreSQL (parametrised)
+    owner_token = server.new_token("owner-lab")
+    with ArchiveClient(server.url, token=owner_token) as owner:
         campaign = owner.create_campaign(CampaignCreate(name="c-test", topic="voting"))
         assert campaign.status == "running" and campaign.owner == "owner-lab"
         minted = {lab: owner.mint_lab_token(campaign.id, lab) for lab in ("lab-1", "lab-2")}
     assert minted["lab-1"].lab == f"{campaign.id}-lab-1"
 
     # another lab's token may neither mint tokens nor change the campaign
-    with httpx.Client(base_url=sqlite_server.url) as http:
-        other = {"Authorization": f"Bearer {sqlite_server.token}"}
+    with httpx.Client(base_url=server.url) as http:
+        other = {"Authorization": f"Bearer {server.token}"}
         refused = http.post(f"/api/v1/campaigns/{campaign.id}/labs/x/token", headers=other)
         assert refused.status_code == 403
         bad_name = http.post(
             f"/api/v1/campaigns/{campaign.id}/labs/a%20b/token",
-            headers={"Authorization": f"Bearer {sqlite_server.admin_token}"},
+            headers={"Authorization": f"Bearer {server.admin_token}"},
         )
         assert bad_name.status_code == 422
         missing = http.get("/api/v1/campaigns/nope")
         assert missing.status_code == 404 and missing.json()["ok"] is False
 
-    with ArchiveClient(sqlite_server.url, token=minted["lab-1"].token) as lab1:
+    with ArchiveClient(server.url, token=minted["lab-1"].token) as lab1:
         first = lab1.submit(_paper("Voting one", campaign.id, key="run-1"))
         again = lab1.submit(_paper("Voting one", campaign.id, key="run-1"))
         assert again.id == first.id and first.campaign_id == campaign.id
         assert first.lab == minted["lab-1"].lab
-    with ArchiveClient(sqlite_server.url, token=minted["lab-2"].token) as lab2:
+    with ArchiveClient(server.url, token=minted["lab-2"].token) as lab2:
         second = lab2.submit(_paper("Voting two", campaign.id, key="run-1"))  # same key, other lab
         assert second.id != first.id
-    with httpx.Client(base_url=sqlite_server.url) as http:
+    with httpx.Client(base_url=server.url) as http:
         retry = http.post(
             "/api/v1/papers",
             json=_paper("Voting one", campaign.id, key="run-1").model_dump(mode="json"),
@@ -66,7 +67,7 @@ def test_campaign_api_tokens_idempotency_and_filters(sqlite_server) -> None:  # 
         )
         assert unknown.status_code == 422 and "unknown campaign" in unknown.json()["error"]
 
-    with ArchiveClient(sqlite_server.url) as reader:
+    with ArchiveClient(server.url) as reader:
         shared = reader.search("voting", mode="keyword", campaign=campaign.id)
         assert {h.id for h in shared.items} == {first.id, second.id}
         own = reader.search("voting", mode="keyword", campaign=campaign.id, lab=first.lab)
@@ -79,12 +80,12 @@ def test_campaign_api_tokens_idempotency_and_filters(sqlite_server) -> None:  # 
         {"lab": "lab-2", "paper": 1, "paper_id": second.id, "claimed": 0.6, "verified": None},
         {"lab": "lab-2", "paper": 2, "paper_id": None, "outcome": "crashed: $5 boom"},
     ]
-    with ArchiveClient(sqlite_server.url, token=owner_token) as owner:
+    with ArchiveClient(server.url, token=owner_token) as owner:
         owner.update_campaign(campaign.id, CampaignUpdate(records=records))
         done = owner.update_campaign(campaign.id, CampaignUpdate(status="finished"))
     assert done.status == "finished" and done.finished_at is not None and done.papers == 2
 
-    with httpx.Client(base_url=sqlite_server.url) as http:
+    with httpx.Client(base_url=server.url) as http:
         index = http.get("/campaigns")
         assert index.status_code == 200 and "c-test" in index.text
         page = http.get(f"/campaigns/{campaign.id}")

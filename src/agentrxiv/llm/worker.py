@@ -147,7 +147,7 @@ class LocalWorker:
         proc, self.proc = self.proc, None
         if proc is None:
             return
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
+        for stream in (proc.stdin, proc.stdout):  # stderr: its reader ends at EOF
             _close(stream)
         try:
             proc.wait(timeout=2)
@@ -188,10 +188,11 @@ class LocalWorker:
 
     def _drain_stderr(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stderr is not None
-        for raw in iter(proc.stderr.readline, b""):
-            line = raw.decode(errors="replace").strip()
-            if line:
-                self._stderr.append(line)
+        with contextlib.suppress(OSError, ValueError), proc.stderr:
+            for raw in iter(proc.stderr.readline, b""):
+                line = raw.decode(errors="replace").strip()
+                if line and proc is self.proc:
+                    self._stderr.append(line)
 
     def _exchange(self, request: dict[str, Any], timeout: float | None) -> dict[str, Any]:
         proc = self.proc
