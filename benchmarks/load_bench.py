@@ -190,6 +190,7 @@ async def drive(
     queue = list(reversed(paths))
     latencies: list[float] = []
     statuses: Counter[int] = Counter()
+    failures: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=timeout) as http:
 
@@ -200,12 +201,15 @@ async def drive(
                 try:
                     response = await http.get(path)
                     statuses[response.status_code] += 1
-                except httpx.HTTPError:
+                except httpx.HTTPError as exc:  # no answer: counted under -1, named in
                     statuses[-1] += 1
+                    failures[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - began)
 
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
+    if failures:
+        print(f"  requests without an answer: {dict(failures)}", flush=True)
     return latencies, statuses, time.perf_counter() - began
 
 
