@@ -111,6 +111,9 @@ class ModelGateway:
             )
         self.calls = 0
         self.errors = 0
+        # A model error that must stop the lab (a crashed local model): the program only sees
+        # a 502, so the runner re-raises this after the run.
+        self.fatal_error: LLMError | None = None
         self.usage = Usage()
         self.cost_usd = 0.0
         self._lock = threading.Lock()
@@ -215,6 +218,8 @@ class ModelGateway:
                 return error_body(429, str(exc), "budget_exceeded")
             except LLMError as exc:
                 self._count_error()
+                if getattr(exc, "fatal", False):
+                    self.fatal_error = exc
                 return error_body(502, str(exc), "model_error")
             except AgentrxivError as exc:
                 self._count_error()

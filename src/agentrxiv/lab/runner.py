@@ -173,6 +173,8 @@ class SandboxRunner:
                     env.pop("AGENTRXIV_MODEL_SOCKET", None)  # the sandbox sets its own form
                     outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=env)
                     calls = gateway.calls
+                    if gateway.fatal_error is not None:  # e.g. the local model crashed
+                        raise gateway.fatal_error
         else:
             sandbox = self._sandbox(workdir)
             outcome = sandbox.run_python(Path(PROGRAM_FILE), env_extra=self.env)
