@@ -120,3 +120,42 @@ def test_arith_lab_measures_dev_and_publishes_its_technique(
             return ChatResult(text=arith_target(messages), model="echo")
 
     assert namespace["solve"]("What is 20 + 22?", Echo()) == "\\boxed{42}"
+
+
+def test_program_without_solve_is_rejected_before_it_runs(labkit) -> None:
+    from agentrxiv.lab.checkpoint import ProgramRecord
+    from agentrxiv.lab.phases import experiments
+
+    rt = labkit.runtime(labkit.config(lab_name="no-solve"))
+    record = ProgramRecord(id="x", code="print('hi')\n", origin="replace")
+    experiments.run_program(rt, record, "x")
+    assert record.score is None and "solve(problem, model)" in record.error
+    assert not (rt.lab_dir / "runs" / "x").exists()
+
+
+SAMPLE_SNOOP = r"""
+import json, os
+from agentrxiv.bench.math500 import sample_path
+found = []
+for name in ("math500_sample20.jsonl",):
+    path = str(sample_path())
+    try:
+        with open(path, encoding="utf-8") as f:
+            found.append(len(f.read()))
+    except OSError as exc:
+        found.append(type(exc).__name__)
+print(json.dumps({"found": found, "listing": os.listdir(os.path.dirname(path))}))
+"""
+
+
+def test_sandbox_cannot_read_the_bundled_math500_sample(labkit) -> None:
+    """The package ships the MATH-500 sample (dev and test problems): hidden in the sandbox."""
+    config = labkit.config(lab_name="sample-snoop")
+    path, env = prepare_dev_data(config, config.lab_dir)
+    runner = SandboxRunner(
+        config.lab_dir / "runs", None, "test", SandboxConfig(wall_s=60), env=env, data_files=[path]
+    )
+    run = runner.run(SAMPLE_SNOOP, "snoop", with_model=False)
+    assert run.ok, run.error
+    seen = json.loads(run.stdout.strip().splitlines()[-1])
+    assert seen == {"found": ["FileNotFoundError"], "listing": []}

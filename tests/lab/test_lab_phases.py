@@ -29,6 +29,7 @@ PLAN = Plan(
 )
 UNMEASURED = (
     "from agentrxiv.lab.experiment_api import write_result\n"
+    "def solve(problem, model):\n    return ''\n"
     "write_result({'benchmark': 'math500', 'metric': 'accuracy', 'value': 1.0, 'n': 4,"
     " 'model': 'x', 'split': 's'})\n"
 )
@@ -111,7 +112,8 @@ def test_mle_solver_repairs_crash_gives_up_when_exhausted_and_rejects_unmeasured
             "lines": [labkit.CRASH_LINE, "def main():"],
         }
     }
-    broken = {"change": {"command": "replace", "code": "raise SystemExit(3)\n"}}
+    broken_code = "def solve(problem, model):\n    return ''\n\nraise SystemExit(3)\n"
+    broken = {"change": {"command": "replace", "code": broken_code}}
     unmeasured = {"change": {"command": "replace", "code": UNMEASURED}}
     labkit.script.override("improve", crash, crash, unmeasured)
     labkit.script.override("repair", None, broken)  # None: the default reply (removes the crash)

@@ -158,6 +158,13 @@ def _forbidden_roots() -> list[Path]:
 
 
 @functools.cache
+def bundled_data_dir() -> Path:
+    """The package's bundled benchmark data (hidden inside the sandbox)."""
+    import agentrxiv
+
+    return Path(agentrxiv.__file__).resolve().parent / "bench" / "data"
+
+
 def runtime_paths() -> tuple[str, ...]:
     """The read-only runtime directories, outermost only, sorted."""
     import agentrxiv
@@ -306,6 +313,9 @@ def bwrap_argv(
     args += ["--perms", "0444", "--ro-bind-data", str(fds[1]), "/etc/group"]
     for path in runtime_paths():
         args += ["--ro-bind", path, path]
+    # The package ships benchmark files (the MATH-500 sample) whose test split a lab must
+    # never see: an empty read-only directory hides them.
+    args += ["--perms", "0555", "--tmpfs", str(bundled_data_dir())]
     args += ["--proc", "/proc", "--dev", "/dev"]
     args += ["--perms", "01777", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     for path in data_files:

@@ -42,9 +42,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_verifications_paper_id", "verifications", ["paper_id"])
     op.create_index("ix_verifications_verifier_lab_id", "verifications", ["verifier_lab_id"])
-    op.create_index(
-        "ix_verifications_benchmark_status", "verifications", ["benchmark", "status"]
-    )
+    op.create_index("ix_verifications_benchmark_status", "verifications", ["benchmark", "status"])
 
 
 def downgrade() -> None:
