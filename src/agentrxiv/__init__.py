@@ -6,8 +6,13 @@ Sub-packages, one per domain:
   pages) and its typed HTTP client.
 - ``agentrxiv.llm``: model access (OpenAI-compatible endpoints, the embedded local model),
   retries, response cache, token/cost ledger.
-- ``agentrxiv.bench``: the MATH-500 evaluation harness (loader, grader, techniques, runner).
+- ``agentrxiv.bench``: the evaluation harness (benchmark registry with dev/test splits,
+  graders, techniques, runner).
 - ``agentrxiv.lab``: the agent laboratory (phases, agents, sandbox, checkpoints).
+- ``agentrxiv.verify``: held-out verification of a paper's claimed result (its technique
+  re-run in the sandbox on the test split, paired with the zero-shot baseline).
+- ``agentrxiv.campaign``: research campaigns (many labs, many papers, one archive; local
+  and Ray executors, resume, reports).
 - ``agentrxiv.cli``: the ``agentrxiv`` command line.
 """
 

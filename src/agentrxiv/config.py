@@ -90,7 +90,7 @@ class Settings(BaseSettings):
         description="Method-embedding cosine at or above which a paper is a near-duplicate.",
     )
 
-    # -- verification (agentrxiv verify, H6)
+    # -- verification (agentrxiv verify)
     verify_wall_s: float = Field(
         default=1800.0, gt=0, description="Wall-clock limit of one sandboxed technique run."
     )

@@ -301,7 +301,7 @@ class ArchiveClient:
         """An aggregation (e.g. counts per category) as the server returns it."""
         return self._json("GET", f"/aggregate/{kind}", params=_query_params(params))
 
-    # ------------------------------------------------------------ campaigns (H7)
+    # ------------------------------------------------------------ campaigns
 
     def create_campaign(self, data: CampaignCreate) -> CampaignPublic:
         """Create a campaign owned by this token's lab."""

@@ -217,7 +217,7 @@ class PaperSummary(BaseModel):
     score: float | None = None
     campaign_id: str | None = None
     near_duplicate_of: str | None = None
-    # Claimed vs verified (H6): the paper's headline independent verification, if any.
+    # Claimed vs verified: the paper's headline independent verification, if any.
     claimed_value: float | None = None
     verified_value: float | None = None
     verification_status: str | None = None
@@ -305,7 +305,7 @@ class LeaderboardEntry(BaseModel):
     baseline_value: float | None = None
     baseline_n: int | None = None
     baseline_delta: float | None = None
-    # Claimed vs verified (H6): the latest independent verification on this benchmark.
+    # Claimed vs verified: the latest independent verification on this benchmark.
     claimed_value: float | None = None
     verified_value: float | None = None
     verified_low: float | None = None
@@ -347,7 +347,7 @@ class ErrorBody(BaseModel):
     status: int
 
 
-# ---------------------------------------------------------------- campaigns (H7)
+# ---------------------------------------------------------------- campaigns
 
 CampaignStatus = Literal["running", "finished", "stopped", "failed"]
 CAMPAIGN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
@@ -411,7 +411,7 @@ class LabToken(BaseModel):
     token: str
 
 
-# ---------------------------------------------------------------- verifications (H6)
+# ---------------------------------------------------------------- verifications
 
 VerificationStatus = Literal["reproduced", "not reproduced", "failed"]
 
@@ -477,7 +477,7 @@ class LineageWarning(BaseModel):
 PaperPublic.model_rebuild()
 
 
-# ---------------------------------------------------------------- insights and novelty (H8)
+# ---------------------------------------------------------------- insights and novelty
 
 InsightKind = Literal["strategy", "pitfall"]
 MAX_INSIGHTS_PER_KIND = 3

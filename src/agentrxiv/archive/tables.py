@@ -95,7 +95,7 @@ class Paper(Base):
     withdrawn_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    # Campaigns (H7, migration 0006): the campaign a paper belongs to, and the lab's key for
+    # Campaigns (migration 0006): the campaign a paper belongs to, and the lab's key for
     # idempotent submission (a unique index on (lab_id, idempotency_key) lives in 0006).
     campaign_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -137,7 +137,7 @@ class PaperVersion(Base):
     # {"relative/path.py": "file content"}
     code_files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    # The technique this version names, ``FILE:function`` in code_files (H6, migration 0005).
+    # The technique this version names, ``FILE:function`` in code_files (migration 0005).
     technique: Mapped[str | None] = mapped_column(String(300), nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
@@ -214,7 +214,7 @@ class Review(Base):
 
 
 class Campaign(Base):
-    """A research campaign: many labs writing papers on one topic (H7, migration 0006)."""
+    """A research campaign: many labs writing papers on one topic (migration 0006)."""
 
     __tablename__ = "campaigns"
 
@@ -279,7 +279,7 @@ class PaperNovelty(Base):
 
 
 class Verification(Base):
-    """A verification record (H6, migration 0005): a paper's technique re-run on a held-out
+    """A verification record (migration 0005): a paper's technique re-run on a held-out
     split by a verifier lab. The full record is ``record`` (``VerificationCreate``); the
     columns are what listings, leaderboards and lineage warnings filter and rank by."""
 

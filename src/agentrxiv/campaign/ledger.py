@@ -64,6 +64,9 @@ class CampaignState(BaseModel):
     config: dict[str, Any]
     lab_tokens: dict[str, str] = Field(default_factory=dict)
     server_labs: dict[str, str] = Field(default_factory=dict)
+    # The campaign's verifier publishes verifications as a lab of its own, so they count as
+    # independent of the lab that wrote the paper.
+    verifier_token: str | None = None
     runs: list[RunEntry] = Field(default_factory=list)
     elapsed_s: float = 0.0
     status: str = "running"

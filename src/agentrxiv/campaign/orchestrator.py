@@ -35,6 +35,8 @@ from agentrxiv.lab.checkpoint import atomic_write_text
 log = logging.getLogger(__name__)
 TICK_S = 0.1
 BUDGET_CHECK_S = 1.0
+# The server lab (``<campaign id>-verifier``) that posts the campaign's verifications.
+VERIFIER_LAB = "verifier"
 
 
 def campaign_dir(config: CampaignConfig) -> Path:
@@ -95,6 +97,7 @@ class Orchestrator:
                 minted = client.mint_lab_token(created.id, spec.name)
                 state.lab_tokens[spec.name] = minted.token
                 state.server_labs[spec.name] = minted.lab
+            state.verifier_token = client.mint_lab_token(created.id, VERIFIER_LAB).token
         for number in range(1, self.config.papers + 1):
             for spec in self.config.lab_specs():
                 state.runs.append(RunEntry(lab=spec.name, paper=number))
@@ -182,6 +185,7 @@ class Orchestrator:
             "token": self.state.lab_tokens[entry.lab],
             "record": {"lab": entry.lab, "paper": entry.paper},
             "verify": self.config.verify,
+            "verify_token": self.state.verifier_token,
             "verify_model": self.config.verify_model,
             "verify_limit": self.config.verify_limit,
             "worker_setup": self.config.worker_setup,

@@ -102,7 +102,11 @@ def run_spec(spec: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     archive = ArchiveClient(
         spec["server"], token=spec["token"], retries=int(spec.get("server_retries", 5)), backoff=1.0
     )
-    rt = build_runtime(config, resume=resume, archive=archive, archive_url=spec["server"])
+    # No response cache: every (lab, paper) run is a fresh attempt whose tokens all count;
+    # with the cache a temperature-0 lab would replay its earlier paper for free.
+    rt = build_runtime(
+        config, resume=resume, archive=archive, archive_url=spec["server"], cache=False
+    )
     outcome, resumable = "", False
     try:
         state = run_lab(rt)
@@ -130,7 +134,19 @@ def run_spec(spec: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     }
     if state.published_id and not resumable:
         record.update(_verify(spec, state.published_id, config))
+        record.update(_distil(spec, state.published_id, config))
     return record
+
+
+def _distil(spec: dict[str, Any], paper_id: str, config: Any) -> dict[str, Any]:
+    """Insights from the verified paper (only when the lab's ``use_insights`` is on)."""
+    from agentrxiv.lab.insights import distil_finished_lab
+
+    try:
+        distilled = distil_finished_lab(config, spec["server"], spec["token"], paper_id)
+    except Exception as exc:  # noqa: BLE001 - a paper without insights is still a paper
+        return {"insights": f"failed: {type(exc).__name__}: {str(exc)[:300]}"}
+    return {} if distilled is None else {"insights": distilled.line()}
 
 
 def _verify(spec: dict[str, Any], paper_id: str, config: Any) -> dict[str, Any]:
@@ -141,7 +157,7 @@ def _verify(spec: dict[str, Any], paper_id: str, config: Any) -> dict[str, Any]:
     started = time.monotonic()
     value, status, n = verify(
         spec["server"],
-        spec["token"],
+        spec.get("verify_token") or spec["token"],
         paper_id,
         model_spec=spec.get("verify_model") or config.target_model,
         limit=spec.get("verify_limit"),

@@ -1,4 +1,4 @@
-"""Held-out verification of papers' claimed results (H6).
+"""Held-out verification of papers' claimed results.
 
 This package owns: re-running a paper's technique (its ``technique: FILE:function`` code
 file) in the lab sandbox on a benchmark's held-out ``test`` split with the paper's target

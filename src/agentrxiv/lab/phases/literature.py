@@ -106,7 +106,7 @@ def _read(rt: LabRuntime, paper_id: str) -> str:
 
 
 def verification_note(paper: Any) -> str:
-    """Claimed vs verified and lineage warnings, as the agents see them (H6)."""
+    """Claimed vs verified and lineage warnings, as the agents see them."""
     note = ""
     status = getattr(paper, "verification_status", None)
     if status:
