@@ -13,30 +13,13 @@ from typing import Any
 import pytest
 
 from agentrxiv.bench.registry import get_benchmark
+from agentrxiv.campaign.scripted import TASK_MARKERS
 from agentrxiv.lab.config import LabConfig, parse_config
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
 from agentrxiv.llm.base import ChatResult
 from agentrxiv.llm.scripted import register_script, unregister_script
 
-TASK_MARKERS = {
-    "Phase: literature review": "literature",
-    "Propose to the PhD student one prompting": "plan_open",
-    "Reply to the postdoc with your ideas": "plan_turn",
-    "Write the final plan": "plan_final",
-    "Phase: data preparation": "data_prep",
-    "Phase: experiments (step": "improve",
-    "The program failed. Fix it": "repair",
-    "What did we learn": "reflect",
-    "Two programs measured the same": "tie_break",
-    "Ask the PhD student what these numbers mean": "interp_open",
-    "what do the measured numbers mean": "interp_turn",
-    "State what the results mean": "interp_final",
-    "Give the paper a short": "title",
-    "Phase: report writing. Write the": "write_section",
-    "Phase: report editing": "edit_section",
-    "Review this paper": "review",
-}
 CRASH_LINE = 'raise RuntimeError("boom: simulated experiment crash")'
 
 

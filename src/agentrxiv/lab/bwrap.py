@@ -309,6 +309,11 @@ def bwrap_argv(
     # its CPU time reaches the parent's wait4() and its exit status is its own.
     args += ["--hostname", "sandbox", "--die-with-parent", "--new-session", "--as-pid-1"]
     args += _system_mounts()
+    # /proc, /dev and /tmp first: a runtime, data file or working directory that lies under
+    # /tmp (a checkout in /tmp, pytest's tmp_path) is then mounted on top of the fresh /tmp
+    # instead of being hidden by it.
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--perms", "01777", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     args += ["--perms", "0444", "--ro-bind-data", str(fds[0]), "/etc/passwd"]
     args += ["--perms", "0444", "--ro-bind-data", str(fds[1]), "/etc/group"]
     for path in runtime_paths():
@@ -316,8 +321,6 @@ def bwrap_argv(
     # The package ships benchmark files (the MATH-500 sample) whose test split a lab must
     # never see: an empty read-only directory hides them.
     args += ["--perms", "0555", "--tmpfs", str(bundled_data_dir())]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "01777", "--size", str(tmp_mb * 1024 * 1024), "--tmpfs", "/tmp"]
     for path in data_files:
         args += _data_mount(path, fds) if drop else ["--ro-bind", str(path), str(path)]
     args += ["--bind", str(workdir), str(workdir)]
