@@ -183,20 +183,24 @@ def embedded(args: argparse.Namespace) -> None:
     root = Path(tempfile.mkdtemp(prefix="campaign-embedded-"))
     summaries = []
     with DemoServer(root) as server:
-        for mode in args.modes:
+        for arm in args.modes:
+            # An arm is a mode with optional switches: "shared+insights+novelty".
+            mode, *switches = arm.split("+")
             result = _run_campaign(
                 root,
                 server,
                 {
-                    "name": f"arith-{mode}",
+                    "name": f"arith-{arm.replace('+', '-')}",
                     "topic": "Prompting techniques that raise a small model's arithmetic accuracy",
                     "benchmark": "arith",
                     "labs": args.labs,
                     "papers": args.papers,
                     "mode": mode,
+                    "insights": "insights" in switches,
+                    "novelty": "novelty" in switches,
                     "concurrency": args.concurrency,
                     "verify_limit": args.verify_limit,
-                    "lab": embedded_lab(args.problem_limit),
+                    "lab": embedded_lab(args.problem_limit, tiny=args.tiny),
                 },
             )
             records = result["records"]
@@ -211,8 +215,9 @@ def embedded(args: argparse.Namespace) -> None:
                 "concurrency": args.concurrency,
                 "problem_limit": args.problem_limit,
                 "verify_limit": args.verify_limit,
-                "mode": mode,
+                "mode": arm,
                 "campaign": result["state"].campaign_id,
+                "near_duplicate_share": _near_duplicate_share(server, result["state"].campaign_id),
                 "status": result["state"].status,
                 "wall_s": round(result["wall_s"], 1),
                 "papers": sum(1 for r in records if r.paper_id),
@@ -226,11 +231,29 @@ def embedded(args: argparse.Namespace) -> None:
             }
             summaries.append(summary)
             print(json.dumps(summary), flush=True)
-    _save(f"campaign_embedded_{'_'.join(args.modes)}.json", summaries)
+    _save(f"campaign_embedded_{'_'.join(args.modes).replace('+', '-')}.json", summaries)
 
 
-def embedded_lab(limit: int) -> dict[str, Any]:
-    """The demo's small, bounded lab settings with the embedded model."""
+def _near_duplicate_share(server: Any, campaign_id: str) -> float | None:
+    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.lab.insights import near_duplicate_share
+
+    with ArchiveClient(server.url) as client:
+        return near_duplicate_share(client, campaign_id)
+
+
+def embedded_lab(limit: int, tiny: bool = False) -> dict[str, Any]:
+    """The demo's small, bounded lab settings with the embedded model (``tiny``: no solver
+    steps and one reviewer, as in the CI test, for a run that fits a few minutes a paper)."""
+    if tiny:
+        return {
+            **embedded_lab(limit),
+            "mle_solver_steps": 0,
+            "paper_solver_steps": 0,
+            "max_tokens": 160,
+            "seed_max_tokens": 32,
+            "reviewers": ["harsh_but_fair"],
+        }
     return {
         "model": "local/smollm2",
         "target_model": "local/smollm2",
@@ -270,10 +293,16 @@ def main() -> None:
     emb = sub.add_parser("embedded")
     emb.add_argument("--labs", type=int, default=2)
     emb.add_argument("--papers", type=int, default=2)
-    emb.add_argument("--modes", nargs="+", default=["shared", "none"])
+    emb.add_argument(
+        "--modes",
+        nargs="+",
+        default=["shared", "none"],
+        help='Archive modes, each optionally with switches: "shared+insights+novelty".',
+    )
     emb.add_argument("--concurrency", type=int, default=2)
     emb.add_argument("--problem-limit", type=int, default=10)
     emb.add_argument("--verify-limit", type=int, default=20)
+    emb.add_argument("--tiny", action="store_true", help="No solver steps, one reviewer.")
     args = parser.parse_args()
     print(f"load at start: {load()}", flush=True)
     (scaling if args.which == "scaling" else embedded)(args)
