@@ -180,12 +180,13 @@ def scaling(args: argparse.Namespace) -> None:
 
 def embedded(args: argparse.Namespace) -> None:
     """An offline arith campaign with SmolLM2: shared against none."""
-    root = Path(tempfile.mkdtemp(prefix="campaign-embedded-"))
     summaries = []
-    with DemoServer(root) as server:
-        for arm in args.modes:
-            # An arm is a mode with optional switches: "shared+insights+novelty".
-            mode, *switches = arm.split("+")
+    for arm in args.modes:
+        # An arm is a mode with optional switches: "shared+insights+novelty". Each arm gets
+        # its own archive, so no arm's papers count as earlier work in another's.
+        mode, *switches = arm.split("+")
+        root = Path(tempfile.mkdtemp(prefix="campaign-embedded-"))
+        with DemoServer(root) as server:
             result = _run_campaign(
                 root,
                 server,
