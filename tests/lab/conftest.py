@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from agentrxiv.bench.registry import get_benchmark
-from agentrxiv.campaign.scripted import TASK_MARKERS
+from agentrxiv.campaign.scripted import REVIEW, TASK_MARKERS
 from agentrxiv.lab.config import LabConfig, parse_config
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
@@ -50,25 +50,8 @@ def _edit_line(prompt: str, startswith: str, new: list[str]) -> dict[str, Any]:
 
 
 def review_form(overall: int = 6) -> dict[str, Any]:
-    """A valid NeurIPS review form."""
-    return {
-        "summary": "Tests one prompting technique.",
-        "strengths": "Measured.",
-        "weaknesses": "Small sample.",
-        "originality": 2,
-        "quality": 3,
-        "clarity": 3,
-        "significance": 2,
-        "questions": "",
-        "limitations": "n is small",
-        "ethical_concerns": False,
-        "soundness": 3,
-        "presentation": 3,
-        "contribution": 2,
-        "overall": overall,
-        "confidence": 3,
-        "decision": "Accept" if overall >= 5 else "Reject",
-    }
+    """A valid NeurIPS review form (the campaign's scripted review, scored ``overall``)."""
+    return {**REVIEW, "overall": overall, "decision": "Accept" if overall >= 5 else "Reject"}
 
 
 def default_reply(task: str, prompt: str) -> Any:
