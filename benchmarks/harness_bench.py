@@ -17,14 +17,13 @@ import multiprocessing
 import os
 import tempfile
 import time
-from typing import Any
 
 import httpx
 
 from agentrxiv.bench.fake_endpoint import FakeOpenAIEndpoint, answer_key_responder, free_port
 from agentrxiv.bench.math500 import Problem, load_math500
 from agentrxiv.bench.runner import evaluate
-from agentrxiv.llm.base import ChatModel, ChatResult, Usage
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Usage
 from agentrxiv.llm.ledger import Ledger
 from agentrxiv.llm.registry import get_model
 
@@ -40,9 +39,9 @@ class SleepingModel(ChatModel):
     def __init__(self, problems: list[Problem]) -> None:
         self.respond = answer_key_responder(problems)
 
-    def chat(self, messages: Any, **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         time.sleep(LATENCY_S)
-        text = self.respond({"messages": messages})
+        text = self.respond({"messages": list(request.messages)})
         return ChatResult(text=text, model=self.spec, usage=Usage(1, 1))
 
 

@@ -24,7 +24,7 @@ from agentrxiv.cli.lab import demo_config
 from agentrxiv.lab.demo import DemoServer
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.lab.runtime import LabRuntime
-from agentrxiv.llm.base import ChatModel, ChatResult, Message, Usage
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Message, Usage
 from agentrxiv.llm.registry import get_model
 from agentrxiv.llm.scripted import register_script
 
@@ -46,9 +46,10 @@ class Recorder(ChatModel):
     def __init__(self, inner: ChatModel) -> None:
         self.inner, self.spec = inner, inner.spec
 
-    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """Forward the call and record the reply."""
-        result = self.inner.chat(messages, **kwargs)
+        messages = list(request.messages)
+        result = self.inner.complete(request)
         reply = (result.text, result.finish_reason)
         Recorder.replies[_key(messages)] = reply
         Recorder.by_system[_system(messages)].append(reply)

@@ -7,13 +7,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 
 from agentrxiv.bench.fake_endpoint import FakeOpenAIEndpoint, answer_key_responder
 from agentrxiv.bench.math500 import Problem, load_math500
-from agentrxiv.llm.base import ChatModel, ChatResult, Message, Usage
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Usage
 
 
 class AnswerKeyModel(ChatModel):
@@ -29,7 +28,8 @@ class AnswerKeyModel(ChatModel):
         self.max_active = 0
         self._lock = threading.Lock()
 
-    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
+        messages = list(request.messages)
         with self._lock:
             self.calls += 1
             self.active += 1

@@ -21,7 +21,7 @@ from agentrxiv.bench.registry import (
 from agentrxiv.bench.runner import evaluate
 from agentrxiv.bench.techniques import FewShot, resolve_technique
 from agentrxiv.errors import ConfigError
-from agentrxiv.llm.base import ChatModel, ChatResult, Message, Usage
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Message, Usage
 
 
 def gpqa_rows(count: int) -> list[dict]:
@@ -248,7 +248,8 @@ class KeyModel(ChatModel):
         self.reply = reply
         self.prompts: list[list[Message]] = []
 
-    def chat(self, messages: list[Message], **kwargs: object) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
+        messages = list(request.messages)
         self.prompts.append(messages)
         return ChatResult(text=self.reply(messages[-1]["content"]), model=self.spec, usage=Usage())
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from agentrxiv.bench.answers import grade_as
@@ -24,7 +24,7 @@ from agentrxiv.bench.techniques import Technique, resolve_technique, technique_n
 if TYPE_CHECKING:
     from agentrxiv.bench.registry import Benchmark
 from agentrxiv.errors import AgentrxivError, BudgetExceededError
-from agentrxiv.llm.base import ChatModel, ChatResult, Message
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult
 from agentrxiv.llm.errors import MissingKeyError, ProviderError, RateLimitError, UnreachableError
 
 logger = logging.getLogger(__name__)
@@ -77,10 +77,9 @@ class _RecordingModel(ChatModel):
         self.tally = _CallTally()
         self._lock = threading.Lock()  # a technique may call the model from its own threads
 
-    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """One call through the wrapped model, counted for this problem."""
-        kwargs["tag"] = kwargs.get("tag") or self.tag
-        result = self.inner.chat(messages, **kwargs)
+        result = self.inner.complete(replace(request, tag=request.tag or self.tag))
         with self._lock:
             self.tally.calls += 1
             self.tally.usage = TokenUsage(

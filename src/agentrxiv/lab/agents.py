@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from agentrxiv.errors import ConfigError
 from agentrxiv.lab.memory import Memory
 from agentrxiv.lab.salvage import salvage
-from agentrxiv.llm.base import ChatModel, ChatResult, Message
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -69,9 +69,9 @@ class _Salvaging(ChatModel):
         self.spec = inner.spec
         self.salvaged = 0
 
-    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """Forward one call, salvaging a truncated reply."""
-        result = self.inner.chat(messages, **kwargs)
+        result = self.inner.complete(request)
         if result.finish_reason != "length":
             return result
         fixed = salvage(result.text, self.schema)

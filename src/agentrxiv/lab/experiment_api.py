@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from agentrxiv.errors import BudgetExceededError, ConfigError
-from agentrxiv.llm.base import ChatModel, ChatResult, Message, Usage
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult, Usage
 from agentrxiv.llm.errors import BadResponseError, UnreachableError
 from agentrxiv.llm.errors import TimeoutError as ModelTimeoutError
 
@@ -62,28 +62,19 @@ class GatewayChatModel(ChatModel):
             timeout=httpx.Timeout(timeout_s, connect=10.0),
         )
 
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        tag: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """One chat completion through the gateway (``tag`` is set by the lab, not here)."""
+        params = request.params
         payload: dict[str, Any] = {
             "model": self.spec,
-            "messages": list(messages),
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "top_p": top_p,
-            "seed": seed,
-            "stop": stop,
+            "messages": list(request.messages),
+            "temperature": params.temperature,
+            "max_tokens": params.max_tokens,
+            "top_p": params.top_p,
+            "seed": params.seed,
+            "stop": list(params.stop) or None,
         }
+        json_schema = request.json_schema
         if json_schema is not None:
             payload["response_format"] = {
                 "type": "json_schema",

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypedDict, TypeVar
+from typing import Any, TypeVar, Unpack
 
 from pydantic import BaseModel
 
-Role = Literal["system", "user", "assistant"]
+from agentrxiv.llm.errors import BadResponseError
+from agentrxiv.llm.structured import complete_structured
+from agentrxiv.llm.types import ChatOptions, Message, Role
+
+__all__ = [
+    "BackendModel",
+    "ChatModel",
+    "ChatOptions",
+    "ChatRequest",
+    "ChatResult",
+    "Message",
+    "Role",
+    "SamplingParams",
+    "Usage",
+    "make_request",
+]
+
 T = TypeVar("T", bound=BaseModel)
-
-
-class Message(TypedDict):
-    """One chat message."""
-
-    role: Role
-    content: str
 
 
 @dataclass(frozen=True)
@@ -78,21 +87,15 @@ class ChatModel(ABC):
 
     spec: str
 
-    @abstractmethod
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        tag: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
+    def chat(self, messages: list[Message], **options: Unpack[ChatOptions]) -> ChatResult:
         """One chat completion. ``tag`` names the caller (``lab/phase/agent``) in the ledger;
-        ``json_schema`` asks for constrained decoding where the backend offers it."""
+        ``json_schema`` asks for constrained decoding where the backend offers it; the other
+        options are the sampling parameters (``ChatOptions``)."""
+        return self.complete(make_request(messages, **options))
+
+    @abstractmethod
+    def complete(self, request: ChatRequest) -> ChatResult:
+        """Run one prepared request (what ``chat`` does after validating its arguments)."""
 
     def structured(
         self,
@@ -105,8 +108,6 @@ class ChatModel(ABC):
     ) -> T:
         """A validated instance of ``schema``: constrained decoding where the backend offers
         it, otherwise parse, then retry with the validation error fed back."""
-        from agentrxiv.llm.structured import complete_structured
-
         return complete_structured(self, messages, schema, retries=retries, tag=tag, **sampling)
 
 
@@ -120,20 +121,8 @@ class ChatRequest:
     tag: str | None = None
 
 
-def make_request(
-    messages: list[Message],
-    *,
-    temperature: float = 0.0,
-    max_tokens: int | None = None,
-    top_p: float | None = None,
-    seed: int | None = None,
-    stop: list[str] | None = None,
-    tag: str | None = None,
-    json_schema: dict[str, Any] | None = None,
-) -> ChatRequest:
-    """Validate ``chat()`` arguments into a ``ChatRequest``."""
-    from agentrxiv.llm.errors import BadResponseError
-
+def make_request(messages: list[Message], **options: Unpack[ChatOptions]) -> ChatRequest:
+    """Validate ``chat()`` arguments into a ``ChatRequest`` (the defaults live here)."""
     if not messages:
         raise BadResponseError("a chat request needs at least one message")
     for message in messages:
@@ -142,14 +131,19 @@ def make_request(
         if not isinstance(message.get("content"), str):
             raise BadResponseError("message content must be a string")
     params = SamplingParams(
-        temperature=float(temperature),
-        max_tokens=max_tokens,
-        top_p=top_p,
-        seed=seed,
-        stop=tuple(stop or ()),
+        temperature=float(options.get("temperature", 0.0)),
+        max_tokens=options.get("max_tokens"),
+        top_p=options.get("top_p"),
+        seed=options.get("seed"),
+        stop=tuple(options.get("stop") or ()),
     )
     frozen = tuple(Message(role=m["role"], content=m["content"]) for m in messages)
-    return ChatRequest(messages=frozen, params=params, json_schema=json_schema, tag=tag)
+    return ChatRequest(
+        messages=frozen,
+        params=params,
+        json_schema=options.get("json_schema"),
+        tag=options.get("tag"),
+    )
 
 
 class BackendModel(ChatModel):
@@ -175,27 +169,6 @@ class BackendModel(ChatModel):
     def _complete(self, request: ChatRequest, *, timeout: float | None) -> ChatResult:
         """Run one request against the backend; raise ``LLMError`` subclasses on failure."""
 
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        tag: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """One unmanaged call (no retries, cache or ledger)."""
-        request = make_request(
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            seed=seed,
-            stop=stop,
-            tag=tag,
-            json_schema=json_schema,
-        )
         return self._complete(request, timeout=None)

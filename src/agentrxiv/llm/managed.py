@@ -8,16 +8,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
-from agentrxiv.llm.base import (
-    BackendModel,
-    ChatModel,
-    ChatRequest,
-    ChatResult,
-    Message,
-    make_request,
-)
+from agentrxiv.llm.base import BackendModel, ChatModel, ChatRequest, ChatResult
 from agentrxiv.llm.cache import ResponseCache, cache_key
 from agentrxiv.llm.ledger import CallRecord, Ledger
 from agentrxiv.llm.prices import cost_usd
@@ -54,31 +46,6 @@ class ManagedChatModel(ChatModel):
 
     def __repr__(self) -> str:
         return f"ManagedChatModel({self.spec!r}, cache={'on' if self.cache else 'off'})"
-
-    def chat(
-        self,
-        messages: list[Message],
-        *,
-        temperature: float = 0.0,
-        max_tokens: int | None = None,
-        top_p: float | None = None,
-        seed: int | None = None,
-        stop: list[str] | None = None,
-        tag: str | None = None,
-        json_schema: dict[str, Any] | None = None,
-    ) -> ChatResult:
-        """One managed chat completion (see the module docstring for the order of layers)."""
-        request = make_request(
-            messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            top_p=top_p,
-            seed=seed,
-            stop=stop,
-            tag=tag,
-            json_schema=json_schema,
-        )
-        return self.complete(request)
 
     def complete(self, request: ChatRequest) -> ChatResult:
         """Run a prepared request through budget, cache, limit, retries and the ledger."""

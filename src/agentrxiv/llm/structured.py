@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from agentrxiv.llm.errors import StructuredOutputError
-
-if TYPE_CHECKING:
-    from agentrxiv.llm.base import ChatModel, Message
+from agentrxiv.llm.types import Message
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
@@ -68,8 +66,15 @@ def _error_text(error: ValidationError) -> str:
     return "\n".join(parts)
 
 
+class SupportsChat(Protocol):
+    """Anything with ``chat`` (every ``ChatModel``); keeps this module below ``base``."""
+
+    def chat(self, messages: list[Message], **options: Any) -> Any:
+        """One chat completion whose result has ``.text``."""
+
+
 def complete_structured(
-    model: ChatModel,
+    model: SupportsChat,
     messages: list[Message],
     schema: type[T],
     *,

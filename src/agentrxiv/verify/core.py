@@ -29,7 +29,7 @@ from agentrxiv.bench.techniques import resolve_technique
 from agentrxiv.config import get_settings
 from agentrxiv.errors import AgentrxivError, ConfigError
 from agentrxiv.lab.config import SandboxConfig
-from agentrxiv.llm.base import ChatModel, ChatResult, Message
+from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult
 from agentrxiv.llm.registry import get_model
 from agentrxiv.verify.sandboxed import SandboxedRun, run_technique
 from agentrxiv.verify.stats import mcnemar_exact, newcombe_paired, paired_table, wilson_interval
@@ -70,9 +70,9 @@ class CountingModel(ChatModel):
         self.cached = 0
         self._lock = threading.Lock()
 
-    def chat(self, messages: list[Message], **kwargs: Any) -> ChatResult:
+    def complete(self, request: ChatRequest) -> ChatResult:
         """One call through the wrapped model, counted."""
-        result = self.inner.chat(messages, **kwargs)
+        result = self.inner.complete(request)
         with self._lock:
             self.tokens += result.usage.total_tokens
             if result.cached:
