@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from agentrxiv.bench.base import Benchmark
 from agentrxiv.bench.math500 import Problem
-from agentrxiv.bench.registry import Benchmark
 from agentrxiv.errors import ConfigError
 
 OPERATIONS = ("add", "sub", "mul", "mixed")

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from agentrxiv.bench.answers import ALL_LETTERS
+from agentrxiv.bench.base import Benchmark, FileBenchmark
 from agentrxiv.bench.math500 import Problem
-from agentrxiv.bench.registry import Benchmark, FileBenchmark
 from agentrxiv.errors import ConfigError
 
 INSTRUCTION = "Answer with the letter ({first}-{last}) of the correct option."
