@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agentrxiv.cli.main import _state, app, err_console
+from agentrxiv.cli.app import _state, app, err_console
 
 if TYPE_CHECKING:
     from agentrxiv.bench.math500 import Problem

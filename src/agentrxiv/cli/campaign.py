@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 
 campaign_app = typer.Typer(help="Research campaigns: many labs, many papers.", no_args_is_help=True)
 app.add_typer(campaign_app, name="campaign")

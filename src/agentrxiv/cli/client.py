@@ -18,7 +18,7 @@ from agentrxiv.archive.attachments import collect_attachments
 from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.frontmatter import read_front_matter
 from agentrxiv.archive.schemas import PaperCreate
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 from agentrxiv.config import get_settings
 from agentrxiv.errors import ConfigError
 

@@ -21,7 +21,7 @@ from typing import Literal
 import typer
 from rich.console import Console
 
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 from agentrxiv.errors import AgentrxivError
 
 Status = Literal["ok", "warn", "fail", "skip"]

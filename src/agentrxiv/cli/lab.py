@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 
 lab_app = typer.Typer(help="Run agent laboratories.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")

@@ -1,7 +1,8 @@
 """Entry point: assembles the command groups and turns domain errors into one-line messages.
 
-Each domain registers its commands in its own module (``serve``, ``client``, ``bench``,
-``lab``); ``run()`` is the console script.
+Each domain registers its commands on ``agentrxiv.cli.app.app`` in its own module
+(``serve``, ``client``, ``bench``, ``lab``, ...); importing them here assembles the command
+line, and ``run()`` is the console script.
 """
 
 from __future__ import annotations
@@ -9,56 +10,25 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
-from agentrxiv import __version__
+from agentrxiv.cli import (  # noqa: F401 - importing a command module registers its commands
+    bench,
+    campaign,
+    client,
+    doctor,
+    lab,
+    sandbox,
+    serve,
+    verify,
+)
+from agentrxiv.cli.app import app, err_console
 from agentrxiv.errors import AgentrxivError
 
-app = typer.Typer(
-    name="agentrxiv",
-    help="AgentRxiv: a preprint server and agent laboratory for cumulative research.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-err_console = Console(stderr=True)
-_state = {"debug": False}
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(__version__)
-        raise typer.Exit()
-
-
-@app.callback()
-def main(
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version."
-    ),
-) -> None:
-    """AgentRxiv command line."""
-    _state["debug"] = debug
-
-
-def _register_commands() -> None:
-    # Imported here so each module can import ``app`` from this one.
-    from agentrxiv.cli import (  # noqa: F401
-        bench,
-        campaign,
-        client,
-        doctor,
-        lab,
-        sandbox,
-        serve,
-        verify,
-    )
+__all__ = ["app", "run"]
 
 
 def run() -> None:
     """Console-script entry: one line per error, exit 1; tracebacks only with ``--debug``."""
-    _register_commands()
     debug = "--debug" in sys.argv[1:]
     try:
         code = app(standalone_mode=False)
@@ -96,8 +66,4 @@ def run() -> None:
 
 
 if __name__ == "__main__":
-    # Run the importable module's ``run``: command modules register on
-    # ``agentrxiv.cli.main.app``, not on this ``__main__`` copy.
-    from agentrxiv.cli.main import run as _run
-
-    _run()
+    run()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 from agentrxiv.errors import ConfigError
 
 sandbox_app = typer.Typer(help="Run Python files in the lab's sandbox.", no_args_is_help=True)

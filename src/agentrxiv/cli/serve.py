@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from agentrxiv.cli.main import app
+from agentrxiv.cli.app import app
 from agentrxiv.config import Settings, get_settings
 from agentrxiv.errors import ConfigError
 

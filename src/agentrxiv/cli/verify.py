@@ -13,9 +13,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from agentrxiv.cli.app import app, err_console
 from agentrxiv.cli.bench import _quiet_library_logs, bench_app
 from agentrxiv.cli.client import SERVER_OPTION, _server, _token
-from agentrxiv.cli.main import app, err_console
 from agentrxiv.config import get_settings
 
 console = Console()
