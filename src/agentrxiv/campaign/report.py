@@ -10,24 +10,22 @@ tokens, dollars, hours."""
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
 from agentrxiv.archive.campaign_chart import best_so_far, escape_label
+from agentrxiv.bench.report import wilson_interval
 
 Record = dict[str, Any]
 FIGURES = ("by_paper.png", "by_wall_time.png", "by_cost.png", "lineage.png")
 
 
-def wilson(p: float, n: int | None, z: float = 1.96) -> tuple[float, float] | None:
-    """The Wilson 95% interval of a proportion ``p`` over ``n`` trials."""
+def wilson(p: float, n: int | None) -> tuple[float, float] | None:
+    """The Wilson 95% interval of a proportion ``p`` measured over ``n`` problems (the
+    harness's one ``wilson_interval``, on the count ``p * n``)."""
     if not n or not 0 <= p <= 1:
         return None
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return wilson_interval(round(p * n), n)
 
 
 def ordered(records: list[Record]) -> list[Record]:
