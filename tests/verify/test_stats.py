@@ -30,6 +30,23 @@ def test_independent_newcombe_matches_method_10() -> None:
     assert high == pytest.approx(0.3339, abs=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("table", "low", "high"),
+    [
+        # Values of Newcombe's method 10 with the continuity-corrected phi, as R's
+        # biostatUZH::confIntPairedProportion gives them; without the correction the code
+        # gave (0.055, 0.433) and (-0.084, 0.272), too narrow.
+        (PairedTable(12, 5, 0, 3), 0.029, 0.449),
+        (PairedTable(10, 3, 1, 6), -0.107, 0.292),
+    ],
+)
+def test_paired_interval_uses_the_continuity_corrected_phi(
+    table: PairedTable, low: float, high: float
+) -> None:
+    _, got_low, got_high = newcombe_paired(table)
+    assert (round(got_low, 3), round(got_high, 3)) == (low, high)
+
+
 def test_paired_interval_properties() -> None:
     table = paired_table([True, True, False, True, False], [True, False, False, False, False])
     assert table == PairedTable(both=1, only_technique=2, only_baseline=0, neither=2)

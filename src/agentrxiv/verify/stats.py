@@ -1,6 +1,7 @@
 """Statistics of a verification: the Wilson interval of an accuracy, the paired difference
 between a technique and the baseline on the same problems (Newcombe's hybrid score interval
-for paired proportions, "method 10" of Newcombe 1998, Stat Med 17:2635), and the exact
+for paired proportions with the continuity-corrected correlation, "method 10" of Newcombe
+1998, Stat Med 17:2635), and the exact
 McNemar test (a two-sided binomial test on the discordant pairs)."""
 
 from __future__ import annotations
@@ -64,15 +65,34 @@ def combine_newcombe(
     return max(-1.0, low), min(1.0, high)
 
 
+def continuity_corrected_phi(table: PairedTable) -> float:
+    """The correlation of the paired outcomes as Newcombe's method 10 uses it: ``AD - BC``
+    shrunk towards 0 by ``N/2`` when positive (0 when that crosses 0), kept when negative.
+
+    Without the correction the interval is too narrow (the same rule as R's
+    ``biostatUZH::confIntPairedProportion``; Altman et al. 2000, p. 52)."""
+    a, b, c, d = table.both, table.only_technique, table.only_baseline, table.neither
+    margins = (a + b) * (c + d) * (a + c) * (b + d)
+    if not margins:
+        return 0.0
+    cross = a * d - b * c
+    if cross > table.n / 2:
+        corrected = cross - table.n / 2
+    elif cross < 0:
+        corrected = float(cross)
+    else:
+        corrected = 0.0
+    return corrected / math.sqrt(margins)
+
+
 def newcombe_paired(table: PairedTable, z: float = Z95) -> tuple[float, float, float]:
     """(difference, low, high) of technique minus baseline accuracy on the same problems."""
     n = table.n
     if n == 0:
         return 0.0, -1.0, 1.0
-    a, b, c, d = table.both, table.only_technique, table.only_baseline, table.neither
+    a, b, c = table.both, table.only_technique, table.only_baseline
     p1, p2 = (a + b) / n, (a + c) / n
-    margins = (a + b) * (c + d) * (a + c) * (b + d)
-    phi = (a * d - b * c) / math.sqrt(margins) if margins else 0.0
+    phi = continuity_corrected_phi(table)
     low, high = combine_newcombe(
         p1, wilson_interval(a + b, n, z), p2, wilson_interval(a + c, n, z), phi
     )
