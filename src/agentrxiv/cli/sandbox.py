@@ -8,30 +8,14 @@ The command's exit code is the program's (128 + N when signal N ended it)."""
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 import typer
 
 from agentrxiv.cli.app import app
-from agentrxiv.errors import ConfigError
 
 sandbox_app = typer.Typer(help="Run Python files in the lab's sandbox.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
-
-
-def _program_in(workdir: Path, file: Path) -> Path:
-    """The program's path inside the working directory (copied there when outside it)."""
-    source = file.expanduser().resolve()
-    if not source.is_file():
-        raise ConfigError(f"no such Python file: {file}")
-    if workdir in source.parents:
-        return source
-    from agentrxiv.lab.sandbox import write_new_file
-
-    target = workdir / source.name
-    write_new_file(target, source.read_text(encoding="utf-8"))
-    return target
 
 
 @sandbox_app.command("run")
@@ -51,34 +35,21 @@ def sandbox_run(
     ),
 ) -> None:
     """Run FILE under the lab's sandbox; print its output, exit status and stopping limit."""
-    from agentrxiv.lab.config import SandboxConfig
-    from agentrxiv.lab.sandbox import UNSAFE_WARNING, SandboxLimits, SubprocessSandbox
+    from agentrxiv.sandbox import UNSAFE_WARNING, run_file
 
-    lab = SandboxConfig()
-    limits = SandboxLimits(
-        cpu_s=cpu_s or lab.cpu_s,
-        memory_mb=memory_mb or lab.memory_mb,
-        wall_s=wall_s or lab.wall_s,
-        output_bytes=lab.output_bytes,
-    )
-    root = (workdir or Path(tempfile.mkdtemp(prefix="agentrxiv-sandbox-"))).expanduser()
-    root.mkdir(parents=True, exist_ok=True)
     if unsafe_sandbox:
         typer.echo(f"WARNING: {UNSAFE_WARNING}", err=True)
-    files = [path.expanduser().resolve() for path in data]
-    box = SubprocessSandbox(root, limits, data_files=files, unsafe=unsafe_sandbox)
-    program = _program_in(box.workdir, file)
-    env = {"AGENTRXIV_DATA": str(files[0])} if files else {}
-    result = box.run_python(program, env_extra=env)
-    sys.stdout.write(result.stdout)
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr)
-    code = result.exit_code if result.exit_code >= 0 else 128 - result.exit_code
-    stopped = result.killed_by or "nothing"
-    typer.echo(
-        f"sandbox: exit status {result.exit_code}, stopped by: {stopped} "
-        f"({result.isolation}; {result.wall_s:.2f} s wall, {result.cpu_s:.2f} s CPU; "
-        f"workdir {box.workdir})",
-        err=True,
+    run = run_file(
+        file,
+        workdir=workdir,
+        data_files=data,
+        wall_s=wall_s,
+        memory_mb=memory_mb,
+        cpu_s=cpu_s,
+        unsafe=unsafe_sandbox,
     )
-    sys.exit(code)  # not typer.Exit: the entry point runs Click in non-standalone mode
+    sys.stdout.write(run.result.stdout)
+    sys.stdout.flush()
+    sys.stderr.write(run.result.stderr)
+    typer.echo(run.summary(), err=True)
+    sys.exit(run.exit_status)  # not typer.Exit: the entry point runs Click in non-standalone mode

@@ -16,14 +16,9 @@ from pathlib import Path
 import pytest
 
 from agentrxiv.errors import ConfigError
-from agentrxiv.lab import bwrap
-from agentrxiv.lab.sandbox import (
-    BOUNDARY,
-    PidsCgroup,
-    SandboxLimits,
-    SubprocessSandbox,
-    namespace_prefix,
-)
+from agentrxiv.sandbox import BOUNDARY, SandboxLimits, SubprocessSandbox, bwrap
+from agentrxiv.sandbox.modes import namespace_prefix
+from agentrxiv.sandbox.process import PidsCgroup
 
 FAST = SandboxLimits(cpu_s=5, memory_mb=512, wall_s=15, output_bytes=20_000, max_processes=32)
 MODES = [

@@ -12,17 +12,22 @@ import httpx
 import pytest
 
 from agentrxiv.errors import ConfigError
-from agentrxiv.lab.experiment_api import ExperimentResult, read_result, target_model, write_result
-from agentrxiv.lab.gateway import ModelGateway
-from agentrxiv.lab.sandbox import SandboxLimits, SubprocessSandbox
 from agentrxiv.llm import Budget, Ledger, get_model
+from agentrxiv.sandbox import SandboxLimits, SubprocessSandbox
+from agentrxiv.sandbox.experiment_api import (
+    ExperimentResult,
+    read_result,
+    target_model,
+    write_result,
+)
+from agentrxiv.sandbox.gateway import ModelGateway
 
 TAG = "lab-test/experiment"
 LIMITS = SandboxLimits(cpu_s=30, memory_mb=1024, wall_s=60)
 
 CHAT_PROGRAM = """
 import socket, sys
-from agentrxiv.lab.experiment_api import target_model, write_result
+from agentrxiv.sandbox.experiment_api import target_model, write_result
 model = target_model()
 reply = model.chat([{"role": "user", "content": "two plus two"}], max_tokens=16)
 print("reply:", reply.text, reply.usage.total_tokens)
@@ -69,7 +74,7 @@ def test_budget_error_reaches_the_child_as_an_exception(workdir: Path) -> None:
     ledger = Ledger(Budget(max_tokens=5))
     model = get_model("scripted/echo", ledger=ledger, cache=False)
     program = (
-        "from agentrxiv.lab.experiment_api import target_model\n"
+        "from agentrxiv.sandbox.experiment_api import target_model\n"
         "model = target_model()\n"
         "for i in range(3):\n"
         "    try:\n"
@@ -90,7 +95,7 @@ def test_budget_error_reaches_the_child_as_an_exception(workdir: Path) -> None:
 def test_child_without_the_socket_allowance_cannot_connect(workdir: Path) -> None:
     model = get_model("scripted/echo", ledger=Ledger(), cache=False)
     program = (
-        "import os\nfrom agentrxiv.lab.experiment_api import target_model\n"
+        "import os\nfrom agentrxiv.sandbox.experiment_api import target_model\n"
         "target_model().chat([{'role': 'user', 'content': 'hi'}])\n"
     )
     with ModelGateway(model, workdir / "model.sock", tag=TAG) as gateway:
@@ -156,7 +161,7 @@ def test_result_file_is_validated(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def test_problems_and_figures_inside_the_sandbox(workdir: Path, math500_path: Path) -> None:
     program = (
         "import matplotlib.pyplot as plt\n"
-        "from agentrxiv.lab.experiment_api import load_problems, save_figure\n"
+        "from agentrxiv.sandbox.experiment_api import load_problems, save_figure\n"
         "problems = load_problems(limit=3)\n"
         "print(len(problems), problems[0].answer != '')\n"
         "fig, ax = plt.subplots()\n"
@@ -178,7 +183,7 @@ def test_real_local_model_through_the_gateway(workdir: Path) -> None:
     ledger = Ledger()
     model = get_model("local/smollm2", ledger=ledger, cache=False)
     program = (
-        "from agentrxiv.lab.experiment_api import target_model\n"
+        "from agentrxiv.sandbox.experiment_api import target_model\n"
         "r = target_model().chat([{'role': 'user', 'content': 'Say hello.'}], max_tokens=8)\n"
         "print(r.usage.completion_tokens, repr(r.text))\n"
     )

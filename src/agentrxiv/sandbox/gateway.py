@@ -111,9 +111,10 @@ class ModelGateway:
             )
         self.calls = 0
         self.errors = 0
-        # A model error that must stop the lab (a crashed local model): the program only sees
-        # a 502, so the runner re-raises this after the run.
-        self.fatal_error: LLMError | None = None
+        # An error that must stop the lab (a crashed local model, the spent budget): the
+        # program only sees a 502 or 429, so the runner re-raises this after the run, and the
+        # lab stops resumably instead of recording a failed program.
+        self.fatal_error: LLMError | BudgetExceededError | None = None
         self.usage = Usage()
         self.cost_usd = 0.0
         self._lock = threading.Lock()
@@ -215,6 +216,7 @@ class ModelGateway:
                 result = self.complete(body)
             except BudgetExceededError as exc:
                 self._count_error()
+                self.fatal_error = exc
                 return error_body(429, str(exc), "budget_exceeded")
             except LLMError as exc:
                 self._count_error()

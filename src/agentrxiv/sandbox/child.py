@@ -1,13 +1,14 @@
 """The child side of the sandbox: it runs inside the sandboxed interpreter before user code,
 joins the run's cgroup, sets the ``resource`` limits, installs the audit hook, then runs the
 user's script as ``__main__``. Stdlib only: it is loaded by file path inside the sandbox,
-never through ``agentrxiv.lab`` (whose ``__init__`` may import heavy modules).
+never through the ``agentrxiv.sandbox`` package, so nothing but the standard library runs
+before the limits and the hook are in place.
 
 The audit hook refuses, with ``PermissionError``, every way ordinary Python starts programs
 or processes, signals other processes, connects a socket anywhere but the model socket, reads
 another process's ``/proc`` entries, or changes the file system outside the working
 directory. It contains an LLM's mistakes; it is not a boundary against code written to
-escape (see ``agentrxiv.lab.sandbox``).
+escape (see ``agentrxiv.sandbox.subprocess_sandbox`` and docs/sandbox.md).
 """
 
 from __future__ import annotations

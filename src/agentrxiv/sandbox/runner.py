@@ -18,8 +18,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentrxiv.lab.config import SandboxConfig
 from agentrxiv.llm.base import ChatModel
+from agentrxiv.sandbox.files import read_regular_file
+from agentrxiv.sandbox.limits import SandboxConfig, SandboxLimits, SandboxResult
+from agentrxiv.sandbox.subprocess_sandbox import SubprocessSandbox
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +67,6 @@ def _tail(text: str) -> str:
 
 def read_result(workdir: Path, model_calls: int | None) -> tuple[dict[str, Any] | None, str]:
     """The validated result file, or ``None`` and why it is not acceptable."""
-    from agentrxiv.lab.sandbox import read_regular_file
-
     path = workdir / RESULT_FILE
     if not path.exists() and not path.is_symlink():
         return None, "the program wrote no result.json (call write_result)"
@@ -131,9 +131,7 @@ class SandboxRunner:
         self.data_files = _with_env_data(data_files, self.env)
         self.isolation = ""
 
-    def _sandbox(self, workdir: Path, socket_path: Path | None = None) -> Any:
-        from agentrxiv.lab.sandbox import SubprocessSandbox
-
+    def _sandbox(self, workdir: Path, socket_path: Path | None = None) -> SubprocessSandbox:
         box = SubprocessSandbox(
             workdir,
             self._sandbox_limits(),
@@ -144,15 +142,8 @@ class SandboxRunner:
         self.isolation = box.isolation
         return box
 
-    def _sandbox_limits(self) -> Any:
-        from agentrxiv.lab.sandbox import SandboxLimits
-
-        return SandboxLimits(
-            cpu_s=self.limits.cpu_s,
-            memory_mb=self.limits.memory_mb,
-            wall_s=self.limits.wall_s,
-            output_bytes=self.limits.output_bytes,
-        )
+    def _sandbox_limits(self) -> SandboxLimits:
+        return self.limits.limits()
 
     def run(self, code: str, name: str, *, with_model: bool = True) -> ProgramRun:
         """Run ``code`` in a fresh working directory and read its result file."""
@@ -163,7 +154,9 @@ class SandboxRunner:
         (workdir / PROGRAM_FILE).write_text(code, encoding="utf-8")
         calls: int | None = None
         if with_model and self.target_model is not None:
-            from agentrxiv.lab.gateway import ModelGateway
+            # Imported here: the gateway pulls in uvicorn and FastAPI, which programs that
+            # import ``agentrxiv.sandbox.experiment_api`` inside the sandbox do not need.
+            from agentrxiv.sandbox.gateway import ModelGateway
 
             with tempfile.TemporaryDirectory(prefix="arx-") as short_dir:
                 socket_path = _socket_path(workdir, Path(short_dir))
@@ -181,7 +174,7 @@ class SandboxRunner:
         return self._outcome(workdir, outcome, calls, with_model)
 
     def _outcome(
-        self, workdir: Path, outcome: Any, calls: int | None, with_model: bool
+        self, workdir: Path, outcome: SandboxResult, calls: int | None, with_model: bool
     ) -> ProgramRun:
         run = ProgramRun(
             ok=False,

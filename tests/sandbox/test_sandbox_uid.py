@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from agentrxiv.lab import bwrap
-from agentrxiv.lab.sandbox import SandboxLimits, SubprocessSandbox, read_regular_file
+from agentrxiv.sandbox import SandboxLimits, SubprocessSandbox, bwrap, read_regular_file
 
 pytestmark = pytest.mark.skipif(
     bwrap.probe() is not None, reason=f"no bwrap boundary here: {bwrap.probe()}"
