@@ -15,10 +15,10 @@ from rich.console import Console
 from rich.table import Table
 
 from agentrxiv.archive.attachments import collect_attachments
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.frontmatter import read_front_matter
 from agentrxiv.archive.schemas import PaperCreate
 from agentrxiv.cli.app import app
+from agentrxiv.client import ArchiveClient
 from agentrxiv.config import get_settings
 from agentrxiv.errors import ConfigError
 

@@ -8,6 +8,8 @@ Refusals (4xx) become ``ArchiveError`` subclasses carrying the server's message.
 from __future__ import annotations
 
 import builtins
+import hashlib
+import json
 import logging
 import time
 from datetime import date, datetime
@@ -21,9 +23,16 @@ from agentrxiv.archive.schemas import (
     CampaignList,
     CampaignPublic,
     CampaignUpdate,
+    InsightBatch,
+    InsightList,
+    InsightPublic,
+    JobState,
     LabToken,
     Leaderboard,
     Lineage,
+    NoveltyPublic,
+    NoveltyStats,
+    NoveltyVerdict,
     PaperCreate,
     PaperList,
     PaperPublic,
@@ -32,7 +41,10 @@ from agentrxiv.archive.schemas import (
     SearchMode,
     SearchResponse,
     VerificationCreate,
+    VerificationJobList,
+    VerificationJobPublic,
     VerificationPublic,
+    VerifierStatus,
 )
 from agentrxiv.errors import (
     ArchiveError,
@@ -255,10 +267,21 @@ class ArchiveClient:
         data = self._json("GET", f"/leaderboard/{benchmark}", params=params)
         return Leaderboard.model_validate(data)
 
-    def review(self, paper_id: str, review: ReviewCreate) -> ReviewPublic:
-        """Post a review of a paper."""
+    def _post_once(self, path: str, body: Any, key: str | None) -> Any:
+        """POST under an ``Idempotency-Key`` (default: derived from the path and body), so a
+        retry after a lost response returns the first result instead of writing twice."""
+        if key is None:
+            text = json.dumps([path, body], sort_keys=True, separators=(",", ":"))
+            key = "auto-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+        headers = {"Idempotency-Key": key}
+        return self._json("POST", path, json=body, headers=headers, _idempotent=True)
+
+    def review(
+        self, paper_id: str, review: ReviewCreate, idempotency_key: str | None = None
+    ) -> ReviewPublic:
+        """Post a review of a paper (once per key; see ``_post_once``)."""
         body = review.model_dump(mode="json")
-        data = self._json("POST", f"/papers/{paper_id}/reviews", json=body)
+        data = self._post_once(f"/papers/{paper_id}/reviews", body, idempotency_key)
         return ReviewPublic.model_validate(data)
 
     def reviews(self, paper_id: str) -> builtins.list[ReviewPublic]:
@@ -271,16 +294,89 @@ class ArchiveClient:
         data = self._json("POST", f"/papers/{paper_id}/withdraw", json={"reason": reason})
         return PaperPublic.model_validate(data)
 
-    def post_verification(self, paper_id: str, record: VerificationCreate) -> VerificationPublic:
-        """Post a verification record of a paper (the verifier is the token's lab)."""
+    def post_verification(
+        self, paper_id: str, record: VerificationCreate, idempotency_key: str | None = None
+    ) -> VerificationPublic:
+        """Post a verification record of a paper (the verifier is the token's lab; once per
+        key, see ``_post_once``)."""
         body = record.model_dump(mode="json")
-        data = self._json("POST", f"/papers/{paper_id}/verifications", json=body)
+        data = self._post_once(f"/papers/{paper_id}/verifications", body, idempotency_key)
         return VerificationPublic.model_validate(data)
 
     def list_verifications(self, paper_id: str) -> builtins.list[VerificationPublic]:
         """Every verification of a paper, oldest first."""
         data = self._json("GET", f"/papers/{paper_id}/verifications")
         return [VerificationPublic.model_validate(item) for item in data]
+
+    # ------------------------------------------------------------ the verifier's queue
+
+    def request_verification(
+        self, paper_id: str, version: int | None = None
+    ) -> VerificationJobPublic:
+        """Ask the archive's verifier to verify a version of a paper (default: the latest);
+        asking again for a version already queued answers its job."""
+        params = _query_params({"version": version})
+        data = self._json(
+            "POST", f"/papers/{paper_id}/verification-requests", params=params, _idempotent=True
+        )
+        return VerificationJobPublic.model_validate(data)
+
+    def verification_jobs(
+        self,
+        state: JobState | None = None,
+        paper: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> VerificationJobList:
+        """The verifier's queue, oldest first (of one state or paper)."""
+        params = _query_params({"state": state, "paper": paper, "offset": offset, "limit": limit})
+        return VerificationJobList.model_validate(
+            self._json("GET", "/verification-jobs", params=params)
+        )
+
+    def verifier_status(self, window_s: int | None = None) -> VerifierStatus:
+        """Whether an archive verifier was at work lately, and jobs per state."""
+        params = _query_params({"window_s": window_s})
+        data = self._json("GET", "/verification-jobs/status", params=params)
+        return VerifierStatus.model_validate(data)
+
+    def lease_job(self, lease_s: int) -> VerificationJobPublic | None:
+        """Lease the oldest queued job for ``lease_s`` seconds (a verifier token); None when
+        the queue is empty. Not retried after a lost answer (the lease then just expires)."""
+        response = self._send("POST", f"{API}/verification-jobs/lease", json={"lease_s": lease_s})
+        if response.status_code == 204:
+            return None
+        try:
+            return VerificationJobPublic.model_validate(response.json())
+        except ValueError as exc:
+            raise ArchiveError(_not_agentrxiv(response), status=502) from exc
+
+    def heartbeat_job(self, job_id: int, lease_id: str, lease_s: int) -> VerificationJobPublic:
+        """Extend a lease this verifier holds (``ConflictError`` when it lost it)."""
+        body = {"lease_id": lease_id, "lease_s": lease_s}
+        data = self._json(
+            "POST", f"/verification-jobs/{job_id}/heartbeat", json=body, _idempotent=True
+        )
+        return VerificationJobPublic.model_validate(data)
+
+    def complete_job(
+        self, job_id: int, lease_id: str, verification_id: int
+    ) -> VerificationJobPublic:
+        """Mark a leased job done with the verification posted for it (safe to repeat)."""
+        body = {"lease_id": lease_id, "verification_id": verification_id}
+        data = self._json(
+            "POST", f"/verification-jobs/{job_id}/complete", json=body, _idempotent=True
+        )
+        return VerificationJobPublic.model_validate(data)
+
+    def fail_job(
+        self, job_id: int, lease_id: str, error: str, released: bool = False
+    ) -> VerificationJobPublic:
+        """Report that a leased job could not be verified (queued again up to a maximum;
+        ``released``: interrupted, the attempt does not count)."""
+        body = {"lease_id": lease_id, "error": error[:5000] or "?", "released": released}
+        data = self._json("POST", f"/verification-jobs/{job_id}/fail", json=body)
+        return VerificationJobPublic.model_validate(data)
 
     # ------------------------------------------------------------ search
 
@@ -324,17 +420,22 @@ class ArchiveClient:
         return CampaignPublic.model_validate(data_out)
 
     def mint_lab_token(self, campaign_id: str, lab: str) -> LabToken:
-        """A write token for the campaign's lab ``lab`` (owner or admin token)."""
+        """A write token for the campaign's new lab ``lab`` (owner or admin token)."""
         data = self._json("POST", f"/campaigns/{campaign_id}/labs/{lab}/token")
         return LabToken.model_validate(data)
 
+    def mint_token(self, lab: str) -> LabToken:
+        """A new token for one of this token's owner's labs (or a new lab of that owner)."""
+        return LabToken.model_validate(self._json("POST", f"/labs/{lab}/tokens"))
+
     # ------------------------------------------------------------ insights and novelty
 
-    def post_insights(self, batch: Any) -> builtins.list[Any]:
-        """Store the insights of one of the lab's papers (an ``InsightBatch``)."""
-        from agentrxiv.archive.schemas import InsightPublic
-
-        data = self._json("POST", "/insights", json=batch.model_dump(mode="json"))
+    def post_insights(
+        self, batch: InsightBatch, idempotency_key: str | None = None
+    ) -> builtins.list[InsightPublic]:
+        """Store the insights of one of the lab's papers (an ``InsightBatch``; once per key,
+        see ``_post_once``)."""
+        data = self._post_once("/insights", batch.model_dump(mode="json"), idempotency_key)
         return [InsightPublic.model_validate(item) for item in data]
 
     def insights(
@@ -344,29 +445,23 @@ class ArchiveClient:
         k: int = 10,
         offset: int = 0,
         **filters: Any,
-    ) -> Any:
+    ) -> InsightList:
         """Search insights (``InsightList``); filters: benchmark, campaign, lab, paper, kind."""
-        from agentrxiv.archive.schemas import InsightList
-
         params = _query_params({"q": query, "mode": mode, "k": k, "offset": offset, **filters})
         return InsightList.model_validate(self._json("GET", "/insights", params=params))
 
-    def novelty_check(self, text: str, code: str | None = None, k: int = 3, **extra: Any) -> Any:
+    def novelty_check(
+        self, text: str, code: str | None = None, k: int = 3, **extra: Any
+    ) -> NoveltyVerdict:
         """The nearest papers to a method text and the server's verdict (``NoveltyVerdict``)."""
-        from agentrxiv.archive.schemas import NoveltyVerdict
-
         body = {"text": text, "code": code, "k": k, **extra}
         return NoveltyVerdict.model_validate(self._json("POST", "/novelty/check", json=body))
 
-    def novelty_stats(self, campaign: str | None = None) -> Any:
+    def novelty_stats(self, campaign: str | None = None) -> NoveltyStats:
         """Papers and near-duplicates recorded, of a campaign or all (``NoveltyStats``)."""
-        from agentrxiv.archive.schemas import NoveltyStats
-
         params = _query_params({"campaign": campaign})
         return NoveltyStats.model_validate(self._json("GET", "/novelty/stats", params=params))
 
-    def paper_novelty(self, paper_id: str) -> Any:
+    def paper_novelty(self, paper_id: str) -> NoveltyPublic:
         """A paper's novelty record (``NoveltyPublic``)."""
-        from agentrxiv.archive.schemas import NoveltyPublic
-
         return NoveltyPublic.model_validate(self._json("GET", f"/papers/{paper_id}/novelty"))

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from tests.conftest import LiveServer, free_port
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.schemas import PaperCreate, ResultIn, ReviewCreate, ReviewForm
+from agentrxiv.client import ArchiveClient
 from agentrxiv.errors import (
     ArchiveError,
     AuthError,
