@@ -40,7 +40,7 @@ def campaign_config(path: Path, server: Any, token: str, **overrides: Any) -> Pa
         "server": server.url,
         "token": token,
         "output_dir": str(path / "campaigns"),
-        "worker_setup": "agentrxiv.campaign.scripted:setup",
+        "worker_setup": "agentrxiv.testing.scripted_lab:setup",
         "verify_limit": 4,
         "lab": SCRIPTED_LAB,
     }
