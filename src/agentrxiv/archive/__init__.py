@@ -1,2 +1,2 @@
-"""The AgentRxiv preprint server: storage, search, the JSON / arXiv / Atom APIs, web pages,
-authentication, and the typed HTTP client that labs use to publish and retrieve papers."""
+"""The AgentRxiv preprint server: storage, search, the JSON / arXiv / Atom APIs, web pages and
+authentication. Its HTTP client lives in ``agentrxiv.client``."""

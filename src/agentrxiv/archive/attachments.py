@@ -19,19 +19,17 @@ import base64
 import binascii
 import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agentrxiv.archive.id_format import parse_ref
+from agentrxiv.archive.schemas import AttachmentPublic
+from agentrxiv.archive.schemas.papers import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from agentrxiv.archive.tables import Attachment, Paper, PaperVersion
 from agentrxiv.errors import ArchiveError, ConfigError, NotFoundError, PayloadTooLargeError
 
-MAX_ATTACHMENT_BYTES = 2 * 1024 * 1024
-MAX_ATTACHMENTS = 20
-# base64 of the largest file, with slack for line breaks some encoders add.
-MAX_ATTACHMENT_BASE64 = (MAX_ATTACHMENT_BYTES * 4) // 3 + 1024
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]+(/[A-Za-z0-9_.\-]+)*$")
 MAX_NAME_CHARS = 200
 # Where the site serves a version's files; the sanitiser keeps image sources only here.
@@ -156,10 +154,10 @@ def collect_attachments(
 # ---------------------------------------------------------------- storage
 
 
-def attachment_list(session: Session, paper_id: str, version: PaperVersion) -> list[Any]:
+def attachment_list(
+    session: Session, paper_id: str, version: PaperVersion
+) -> list[AttachmentPublic]:
     """``AttachmentPublic`` of each file stored with ``version`` (the bytes are not read)."""
-    from agentrxiv.archive.schemas import AttachmentPublic
-
     rows = session.execute(
         select(Attachment.name, Attachment.media_type, Attachment.size)
         .where(Attachment.version_id == version.id)
@@ -179,8 +177,6 @@ def attachment_list(session: Session, paper_id: str, version: PaperVersion) -> l
 def read_attachment(session: Session, ref: str, name: str) -> tuple[str, bytes, bool]:
     """(media type, bytes, whether ``ref`` named a version) of attachment ``name`` of a
     paper version (``ref`` = ``YYMM.NNNNN`` for the latest or ``YYMM.NNNNNvN``); 404 else."""
-    from agentrxiv.archive.ids import parse_ref
-
     paper_id, number = parse_ref(ref)
     latest = session.scalar(select(Paper.latest_version).where(Paper.id == paper_id))
     if latest is None:

@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentrxiv.archive.db import PoolSettings
+from agentrxiv.archive.search.embedder import get_embedder
 from agentrxiv.config import Settings
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,6 @@ def start_warm_up(settings: Settings) -> None:
         return
 
     def load() -> None:
-        from agentrxiv.archive.search.embedder import get_embedder
-
         try:
             get_embedder()
         except Exception as exc:  # noqa: BLE001 - the first request reports it properly

@@ -1,22 +1,20 @@
-"""arXiv-style paper ids ``YYMM.NNNNN``, numbered per month from the ``id_counters`` table.
+"""New arXiv-style paper ids ``YYMM.NNNNN``, numbered per month from the ``id_counters``
+table (their format and parsing: ``archive.id_format``).
 
 The counter is bumped with one upsert inside the paper's own transaction, so two uploads
 never get the same id and a rolled-back upload gives its number back."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.schemas import PAPER_ID_RE
 from agentrxiv.archive.tables import IdCounter, utcnow
-from agentrxiv.errors import ConflictError, NotFoundError
+from agentrxiv.errors import ConflictError
 
 MAX_PER_MONTH = 99_999
-PAPER_REF_RE = re.compile(r"^(?P<id>\d{4}\.\d{5})(?:v(?P<version>[1-9]\d{0,5}))?$")
 
 
 def format_id(yymm: str, number: int) -> str:
@@ -43,17 +41,3 @@ def allocate_id(session: Session, when: datetime | None = None) -> str:
     if number > MAX_PER_MONTH:
         raise ConflictError(f"no paper ids left for month {yymm}", status=503)
     return format_id(yymm, number)
-
-
-def is_paper_id(value: str) -> bool:
-    """Whether ``value`` looks like ``YYMM.NNNNN``."""
-    return bool(PAPER_ID_RE.match(value))
-
-
-def parse_ref(ref: str) -> tuple[str, int | None]:
-    """``2611.00042`` or ``2611.00042v2`` -> (id, version or None); 404 for anything else."""
-    match = PAPER_REF_RE.match(ref.strip())
-    if not match:
-        raise NotFoundError(f"no paper {ref!r}: paper ids look like YYMM.NNNNN (e.g. 2611.00042)")
-    version = match.group("version")
-    return match.group("id"), int(version) if version else None

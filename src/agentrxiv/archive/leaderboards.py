@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from agentrxiv.archive.rows import aware
 from agentrxiv.archive.schemas import LeaderboardEntry, ResultPublic
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion, Result
 from agentrxiv.errors import NotFoundError
@@ -143,8 +144,6 @@ def best_entries(
 ) -> list[LeaderboardEntry]:
     """Each paper's best result on ``benchmark``/``metric`` with its baseline, best first
     (newest first on ties)."""
-    from agentrxiv.archive.repository import aware
-
     rows = _entry_rows(session, benchmark, metric, model, min_n)
     baselines = _baselines(session, benchmark, metric, {r.version_id for r, *_ in rows})
     best: dict[str, LeaderboardEntry] = {}
