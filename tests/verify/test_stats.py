@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agentrxiv.verify.stats import (
+from agentrxiv.stats import (
     PairedTable,
     binomial_two_sided,
+    claimed_fraction,
     combine_newcombe,
+    decide_effect,
+    decide_status,
+    headline_result,
     mcnemar_exact,
     newcombe_paired,
     paired_table,
@@ -77,3 +81,62 @@ def test_mcnemar_agrees_with_scipy() -> None:
     stats = pytest.importorskip("scipy.stats")
     for k, n in ((3, 20), (0, 7), (12, 30), (25, 40)):
         assert binomial_two_sided(k, n) == pytest.approx(stats.binomtest(k, n, 0.5).pvalue)
+
+
+def test_altman_worked_example() -> None:
+    # Altman et al., Statistics with Confidence (2000), Table 6.2, the table R's
+    # biostatUZH::confIntPairedProportion documents as its worked example (p. 52):
+    # 14 both, 5 only the first, 0 only the second, 22 neither; difference 5/41 = 0.122.
+    # The limits are that function's method (Wilson limits, phi corrected by N/2) evaluated
+    # on the table; the book's printed limits were not available to check against.
+    diff, low, high = newcombe_paired(PairedTable(14, 5, 0, 22))
+    assert diff == pytest.approx(5 / 41)
+    assert (round(low, 4), round(high, 4)) == (0.0115, 0.2265)
+    assert mcnemar_exact(PairedTable(14, 5, 0, 22)) == pytest.approx(1 / 16)
+
+
+def test_small_samples_are_inconclusive() -> None:
+    low, high = wilson_interval(0, 4)  # (0, 0.49)
+    assert decide_status(0.40, 4, low, high) == "inconclusive"  # 0/4 backs no claim
+    assert decide_status(0.48, 4, low, high) == "inconclusive"
+    assert decide_status(0.90, 4, low, high) == "not reproduced"  # but rules out 0.9
+    low, high = wilson_interval(95, 100)
+    assert decide_status(0.93, 100, low, high) == "reproduced"
+    low, high = wilson_interval(6, 12)  # 0.5 on 12 problems: interval 0.47 wide
+    assert decide_status(0.5, 12, low, high) == "inconclusive"
+
+
+def test_effect_needs_the_interval_and_mcnemar() -> None:
+    four = PairedTable(both=1, only_technique=3, only_baseline=0, neither=0)  # 4/4 vs 1/4
+    diff, low, high = newcombe_paired(four)
+    assert low > 0  # the interval alone excludes 0 ...
+    assert mcnemar_exact(four) == pytest.approx(0.25)  # ... McNemar does not agree
+    assert decide_effect(four.n, low, high, mcnemar_exact(four)) != "confirmed"
+    assert decide_effect(four.n, low, high, mcnemar_exact(four)) == "inconclusive"
+    strong = PairedTable(40, 25, 2, 33)
+    _, low, high = newcombe_paired(strong)
+    assert decide_effect(strong.n, low, high, mcnemar_exact(strong)) == "confirmed"
+    none = PairedTable(40, 5, 5, 50)
+    _, low, high = newcombe_paired(none)
+    assert decide_effect(none.n, low, high, mcnemar_exact(none)) == "not confirmed"
+    worse = PairedTable(0, 0, 4, 0)
+    _, low, high = newcombe_paired(worse)
+    assert decide_effect(worse.n, low, high, mcnemar_exact(worse)) == "not confirmed"
+
+
+def test_one_claim_rule_and_one_wilson() -> None:
+    from agentrxiv.archive.schemas import ResultPublic
+    from agentrxiv.bench import report as bench_report
+    from agentrxiv.campaign import report as campaign_report
+
+    rows = [
+        ResultPublic(benchmark="arith", metric="baseline_accuracy", value=10.0, model="m"),
+        ResultPublic(benchmark="arith", metric="tokens", value=900.0, model="m"),
+        ResultPublic(benchmark="arith", metric="accuracy", value=78.2, model="m"),
+    ]
+    assert headline_result(rows) is rows[2]
+    assert claimed_fraction(rows) == pytest.approx(0.782)
+    assert claimed_fraction(rows[:1]) == pytest.approx(0.10)  # only a baseline reported
+    assert claimed_fraction([]) is None
+    assert bench_report.wilson_interval is wilson_interval
+    assert campaign_report.wilson_interval is wilson_interval

@@ -4,7 +4,6 @@ interval, per-subject/level breakdowns, tokens, cost) and its JSON file."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -12,8 +11,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from agentrxiv.stats import wilson_interval
+
 #: Two-sided 95% normal quantile.
-Z95 = 1.959963984540054
 
 
 class TokenUsage(BaseModel):
@@ -77,17 +77,6 @@ class EvalReport(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The report as the JSON object written by ``agentrxiv bench``."""
         return self.model_dump(mode="json")
-
-
-def wilson_interval(correct: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval for a binomial proportion; (0, 1) when ``n`` is 0."""
-    if n == 0:
-        return 0.0, 1.0
-    p = correct / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _group(records: list[ProblemRecord], key: str) -> dict[str, GroupScore]:
