@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.archive.checks import verification_from_marks
 from agentrxiv.archive.schemas import PaperCreate, ResultIn, VerificationCreate
+from agentrxiv.client import ArchiveClient
 from agentrxiv.lab import insights
+from agentrxiv.lab.after_publish import run_after_publish
+from agentrxiv.lab.config import AfterPublish
 from agentrxiv.lab.loop import write_summary
 from agentrxiv.lab.phases import literature, plan
 from agentrxiv.llm.registry import get_model
@@ -31,6 +34,10 @@ POSITIVE = {
 }
 NEGATIVE = {**POSITIVE, "delta": -0.1, "delta_low": -0.3, "delta_high": 0.1}
 NEGATIVE["status"] = "not reproduced"
+# Per-problem marks (technique, baseline) giving those differences on 20 problems:
+# +0.25 (15 vs 10 right) and -0.10 (0 vs 2 right; 0/20 rules out the failed paper's 0.2).
+POSITIVE_MARKS = ([True] * 15 + [False] * 5, [True] * 10 + [False] * 10)
+NEGATIVE_MARKS = ([False] * 20, [True] * 2 + [False] * 18)
 DUPLICATE_PLAN = {
     "title": "Majority voting over sampled answers on MATH-500",
     "hypothesis": "Sampling five answers and taking the majority vote improves accuracy.",
@@ -67,6 +74,13 @@ def distiller() -> Any:
     unregister_script("distiller")
 
 
+def _record(marks: tuple[list[bool], list[bool]], code: dict[str, str]) -> VerificationCreate:
+    """A verification the server accepts: numbers from per-problem marks on math500."""
+    return verification_from_marks(
+        *marks, benchmark="math500", code_files=code, model="scripted/target", split="test"
+    )
+
+
 def _distillation(strategies: list[str], pitfalls: list[str]) -> str:
     return json.dumps({"strategies": strategies, "pitfalls": pitfalls})
 
@@ -95,14 +109,25 @@ def test_insights_from_verified_papers_reach_a_later_labs_planning_prompt(
     )
     model = get_model("scripted/distiller", cache=False)
     with ArchiveClient(sqlite_server.url, token=sqlite_server.new_token("verifier")) as client:
-        client.post_verification(paper_a, VerificationCreate(n=20, value=0.75, **POSITIVE))
-    config_a = rt_a.config.model_copy(update={"use_insights": True})
-    token_a = sqlite_server.token  # labkit labs publish with the server's test-lab token
-    positive = insights.distil_finished_lab(config_a, sqlite_server.url, token_a, paper_a, model)
+        code = client.get(paper_a).code_files
+        client.post_verification(paper_a, _record(POSITIVE_MARKS, code))
+        stored_negative = client.post_verification(failed.id, _record(NEGATIVE_MARKS, {}))
+    # The lab's own after-publish step, with the distiller as the lab's interpretation model.
+    rt_a.config = rt_a.config.model_copy(
+        update={
+            "use_insights": True,
+            "phase_models": {"interpretation": "scripted/distiller"},
+            "after_publish": AfterPublish(distil_insights=True),
+        }
+    )
+    assert run_after_publish(rt_a)
+    write_summary(rt_a)
+    positive = rt_a.state.distillation
+    assert rt_a.state.verification == {"status": "off"}  # distillation only, as configured
     with ArchiveClient(sqlite_server.url, token=sqlite_server.new_token("failing-lab")) as client:
-        negative = insights.distil_and_post(client, failed.id, model, NEGATIVE)
+        negative = insights.distil_and_post(client, failed.id, model, stored_negative)
         stored = client.insights(paper=failed.id)
-    assert positive.status == "posted" and negative.status == "posted"
+    assert positive["status"] == "posted" and negative.status == "posted"
     assert stored.items[0].kind == "pitfall"
     assert stored.items[0].evidence.status == "not reproduced"
     assert stored.items[0].evidence.difference == -0.1

@@ -1,11 +1,12 @@
 """One lab-paper run of a campaign, as its own OS process:
 ``python -m agentrxiv.campaign.worker RUN_DIR/spec.json``.
 
-It runs the ordinary lab pipeline (``agentrxiv.lab``) with fresh state in its own
-directory (or resumes that directory's checkpoint), talks to the server over HTTP only,
-verifies the published paper on the test split, and writes ``result.json`` next to the
-spec. SIGTERM makes the lab checkpoint and stop (the campaign's budget stop); the run is
-then resumable. Exit code 0 whenever ``result.json`` was written."""
+It starts the lab through its public entry point (``agentrxiv.lab.session``) with fresh
+state in its own directory (or resumes that directory's checkpoint), with the campaign's
+verification and insight distillation as the lab's after-publish steps, and writes the
+lab's typed result as ``result.json`` next to the spec. The worker reads and writes no lab
+file itself. SIGTERM makes the lab checkpoint and stop (the campaign's budget stop); the
+run is then resumable. Exit code 0 whenever ``result.json`` was written."""
 
 from __future__ import annotations
 
@@ -20,21 +21,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentrxiv.errors import AgentrxivError, ArchiveError, BudgetExceededError
-from agentrxiv.lab.checkpoint import atomic_write_text
+from agentrxiv.errors import AgentrxivError
+from agentrxiv.files import atomic_write_text
+from agentrxiv.lab.session import LabStopped, run_lab_result
 
 log = logging.getLogger(__name__)
 RESULT_FILE = "result.json"
 PR_SET_PDEATHSIG = 1
 SPEC_FILE = "spec.json"
-
-
-class StopRequested(BaseException):
-    """SIGTERM: checkpoint and stop (not an ``Exception``, so nothing swallows it)."""
+BUDGET_KEYS = ("max_tokens", "max_usd", "max_seconds")
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    raise StopRequested("stopped by the campaign (SIGTERM)")
+    raise LabStopped("stopped by the campaign (SIGTERM)")
 
 
 def call_setup(target: str | None) -> None:
@@ -50,124 +49,39 @@ def _min(a: float | None, b: float | None) -> float | None:
     return min(values) if values else None
 
 
-def lab_config(spec: dict[str, Any]) -> Any:
-    """The run's ``LabConfig``: the lab's own budget capped by what the campaign has left."""
-    from agentrxiv.lab.config import parse_config
-
+def lab_config(spec: dict[str, Any]) -> dict[str, Any]:
+    """The run's lab config: the lab's own budget capped by what the campaign has left, and
+    the campaign's verification and insights as the lab's after-publish steps."""
     data = dict(spec["lab_config"])
     own = dict(data.get("budget") or {})
     left = spec.get("budget") or {}
-    for key in ("max_tokens", "max_usd", "max_seconds"):
+    for key in BUDGET_KEYS:
         value = _min(own.get(key), left.get(key))
         if value is not None:
             own[key] = int(value) if key == "max_tokens" else value
     data["budget"] = own
-    return parse_config(data, "campaign lab config")
+    data["after_publish"] = {
+        "verify": bool(spec.get("verify", True)),
+        "verify_model": spec.get("verify_model"),
+        "verify_limit": spec.get("verify_limit"),
+        "verify_token": spec.get("verify_token") or spec["token"],
+        "archive_verifier_wait_s": float(spec.get("archive_verifier_wait_s") or 0.0),
+        "distil_insights": True,  # the lab's use_insights decides
+    }
+    return data
 
 
-def _claimed(state: Any) -> tuple[float | None, float | None]:
-    from agentrxiv.lab.phases.interpretation import best_result
-
-    try:
-        result = best_result(state)
-    except ValueError:
-        return None, None
-    base = result.get("details", {}).get("baseline")
-    baseline = base.get("accuracy") if isinstance(base, dict) else None
-    return float(result["value"]), baseline
-
-
-def _outcome(exc: BaseException) -> tuple[str, bool]:
-    """A run's outcome line and whether it is resumable (not a result of the paper)."""
-    if isinstance(exc, StopRequested):
-        return f"stopped: {exc}", True
-    if isinstance(exc, BudgetExceededError):
-        return f"budget: {exc}", False
-    if isinstance(exc, ArchiveError) and exc.status == 503:
-        return f"server unreachable: {exc.message}", True
-    if isinstance(exc, AgentrxivError):
-        return f"failed: {exc.message}", False
-    return f"crashed: {type(exc).__name__}: {exc}", False
-
-
-def run_spec(spec: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-    """Run (or resume) the lab, verify its paper, and return the result record."""
-    from agentrxiv.archive.client import ArchiveClient
-    from agentrxiv.lab.checkpoint import load_state
-    from agentrxiv.lab.loop import build_runtime, run_lab
-
+def run_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run (or resume) the lab of ``spec`` and return its result record."""
     call_setup(spec.get("worker_setup"))
-    config = lab_config(spec)
-    resume = load_state(config.lab_dir) is not None
-    archive = ArchiveClient(
-        spec["server"], token=spec["token"], retries=int(spec.get("server_retries", 5)), backoff=1.0
+    result = run_lab_result(
+        lab_config(spec),
+        server=spec["server"],
+        token=spec["token"],
+        server_retries=int(spec.get("server_retries", 5)),
+        source="campaign lab config",
     )
-    # No response cache: every (lab, paper) run is a fresh attempt whose tokens all count;
-    # with the cache a temperature-0 lab would replay its earlier paper for free.
-    rt = build_runtime(
-        config, resume=resume, archive=archive, archive_url=spec["server"], cache=False
-    )
-    outcome, resumable = "", False
-    try:
-        state = run_lab(rt)
-        outcome = "published" if state.published_id else f"not published: {state.stopped_reason}"
-    except BaseException as exc:  # noqa: BLE001 - every end of a run is recorded
-        outcome, resumable = _outcome(exc)
-    finally:
-        archive.close()
-    state = rt.state
-    claimed, baseline = _claimed(state)
-    totals = rt.ledger.totals(f"lab/{config.lab_name}")
-    record: dict[str, Any] = {
-        **spec["record"],
-        "outcome": outcome.splitlines()[0][:500] if outcome else "",
-        "resumable": resumable,
-        "paper_id": state.published_id or None,
-        "claimed": claimed,
-        "baseline": baseline,
-        "verified": None,
-        "verification": None,
-        "tokens": totals.usage.total_tokens,
-        "cost_usd": totals.cost_usd if totals.cost_known else None,
-        "wall_s": round(state.elapsed_s, 3),
-        "parents": [p.paper_id for p in state.literature.papers],
-    }
-    if state.published_id and not resumable:
-        record.update(_verify(spec, state.published_id, config))
-        record.update(_distil(spec, state.published_id, config))
-    return record
-
-
-def _distil(spec: dict[str, Any], paper_id: str, config: Any) -> dict[str, Any]:
-    """Insights from the verified paper (only when the lab's ``use_insights`` is on)."""
-    from agentrxiv.lab.insights import distil_finished_lab
-
-    try:
-        distilled = distil_finished_lab(config, spec["server"], spec["token"], paper_id)
-    except Exception as exc:  # noqa: BLE001 - a paper without insights is still a paper
-        return {"insights": f"failed: {type(exc).__name__}: {str(exc)[:300]}"}
-    return {} if distilled is None else {"insights": distilled.line()}
-
-
-def _verify(spec: dict[str, Any], paper_id: str, config: Any) -> dict[str, Any]:
-    if not spec.get("verify", True):
-        return {"verification": "off"}
-    from agentrxiv.campaign.verification import verify
-
-    started = time.monotonic()
-    value, status, n = verify(
-        spec["server"],
-        spec.get("verify_token") or spec["token"],
-        paper_id,
-        model_spec=spec.get("verify_model") or config.target_model,
-        limit=spec.get("verify_limit"),
-    )
-    return {
-        "verified": value,
-        "verified_n": n,
-        "verification": status,
-        "verify_s": round(time.monotonic() - started, 3),
-    }
+    return {**spec["record"], **result.record()}
 
 
 def watch_parent(interval: float = 1.0) -> None:
@@ -214,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if spec.get("watch_parent", True):
         watch_parent()
     try:
-        record = run_spec(spec, spec_path.parent)
-    except StopRequested as exc:  # SIGTERM before the lab started
+        record = run_spec(spec)
+    except LabStopped as exc:  # SIGTERM before the lab started
         record = {**spec["record"], "outcome": f"stopped: {exc}", "resumable": True}
     except AgentrxivError as exc:  # bad config, unreadable checkpoint: a failed run
         record = {**spec["record"], "outcome": f"failed: {exc.message}", "resumable": False}

@@ -7,16 +7,15 @@ JSON (not pickle): readable, diffable, and loading it never runs code.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from agentrxiv.archive.schemas import ReviewForm
 from agentrxiv.errors import ConfigError
+from agentrxiv.files import atomic_write_text
 from agentrxiv.lab.actions import Plan
 
 STATE_FILE = "state.json"
@@ -24,12 +23,14 @@ STATE_VERSION = 1
 
 
 class AddedPaper(BaseModel):
-    """An archive paper the literature review kept, with the agent's notes."""
+    """A paper the literature review (or the report writer) kept, with the agent's notes."""
 
     paper_id: str
     title: str
     summary: str = ""
     notes: str = ""
+    source: str = "agentrxiv"  # or "arxiv"; archive and arXiv ids share a format
+    url: str = ""
 
 
 class LiteratureState(BaseModel):
@@ -38,9 +39,19 @@ class LiteratureState(BaseModel):
     step: int = 0
     done: bool = False
     papers: list[AddedPaper] = Field(default_factory=list)
-    seen: dict[str, str] = Field(default_factory=dict, description="id -> title shown so far")
+    seen: dict[str, str] = Field(
+        default_factory=dict, description="id (arXiv: arxiv:id) -> title shown so far"
+    )
     observation: str = ""
     skipped_reason: str = ""
+    source_errors: list[str] = Field(
+        default_factory=list, description="sources that could not be reached, and why"
+    )
+    remote_requests: int = 0  # requests sent to remote sources (cache hits send none)
+
+    def archive_ids(self) -> list[str]:
+        """The added archive papers' ids (a published paper's parents)."""
+        return [p.paper_id for p in self.papers if p.source == "agentrxiv"]
 
 
 class DataPrepState(BaseModel):
@@ -66,11 +77,34 @@ class ProgramRecord(BaseModel):
     figures: list[str] = Field(default_factory=list)
 
 
+class ParentTechnique(BaseModel):
+    """The technique a lab builds on: the best verified (else claimed) one in its scope."""
+
+    paper_id: str
+    title: str = ""
+    lab: str = ""
+    code: str
+    label: Literal["verified", "claimed"]
+    value: float | None = None
+
+
+class TechniqueChoiceRecord(BaseModel):
+    """The plan's choice of technique options (``lab.technique_space``): the start's options,
+    the chosen ones, which fields fell back to the start, and whether the model answered."""
+
+    start: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    fell_back: list[str] = Field(default_factory=list)
+    source: Literal["model", "fallback", ""] = ""
+    error: str = ""
+
+
 class ExperimentState(BaseModel):
     """Progress of the mle-solver: kept programs, everything tried, reflections."""
 
     step: int = 0
     seed_done: bool = False
+    plan_done: bool = False
     kept: list[ProgramRecord] = Field(default_factory=list)
     tried: list[ProgramRecord] = Field(default_factory=list)
     reflections: list[str] = Field(default_factory=list)
@@ -82,6 +116,10 @@ class ExperimentState(BaseModel):
         """The kept program with the highest measured score."""
         return self.kept[0] if self.kept else None
 
+    def variants_measured(self) -> int:
+        """How many programs were measured on dev (a score) before the best was chosen."""
+        return sum(1 for p in self.tried + self.pending if p.score is not None)
+
 
 class ReportState(BaseModel):
     """Progress of the paper-solver."""
@@ -90,6 +128,8 @@ class ReportState(BaseModel):
     sections: dict[str, str] = Field(default_factory=dict)
     edit_step: int = 0
     stripped_numbers: int = 0
+    reference_step: int = 0
+    dropped_citations: int = 0
     paper_path: str = ""
     pdf_path: str = ""
 
@@ -125,6 +165,11 @@ class LabState(BaseModel):
     completed: list[str] = Field(default_factory=list)
     literature: LiteratureState = Field(default_factory=LiteratureState)
     plan: Plan | None = None
+    # Accumulation (lab.accumulate): the parent technique the experiments start from, and
+    # the plan's choice of technique options.
+    builds_on: ParentTechnique | None = None
+    builds_on_checked: bool = False
+    technique: TechniqueChoiceRecord | None = None
     plan_dialogue: list[str] = Field(default_factory=list)
     data_prep: DataPrepState | None = None
     experiments: ExperimentState = Field(default_factory=ExperimentState)
@@ -145,6 +190,8 @@ class LabState(BaseModel):
     insights: list[dict[str, Any]] = Field(default_factory=list)
     novelty: dict[str, Any] = Field(default_factory=dict)
     distillation: dict[str, Any] = Field(default_factory=dict)
+    # The after-publish verification (lab.after_publish): value, n, status, seconds.
+    verification: dict[str, Any] = Field(default_factory=dict)
     run_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
     redos: dict[str, int] = Field(default_factory=dict, description="co-pilot redos per phase")
     clock_seq: int = 0
@@ -161,21 +208,6 @@ class LabState(BaseModel):
         """Dollars spent so far, ``None`` if any phase's cost is unknown."""
         costs = [s.cost_usd for s in self.summaries.values()]
         return None if any(c is None for c in costs) else sum(c or 0.0 for c in costs)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file and rename, so readers never see half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_state(lab_dir: Path, state: LabState) -> None:

@@ -13,7 +13,8 @@ import threading
 import time
 from pathlib import Path
 
-from agentrxiv.lab.checkpoint import LabState, atomic_write_text
+from agentrxiv.files import atomic_write_text
+from agentrxiv.lab.checkpoint import LabState
 
 CLOCK_FILE = "clock.json"
 INTERVAL_S = 2.0

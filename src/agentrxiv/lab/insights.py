@@ -86,7 +86,9 @@ class Distillation(Command):
 def evidence_from_verification(record: Any) -> InsightEvidence:
     """Evidence from a verification record (``VerificationPublic`` or a dict of its fields)."""
     get = record.get if isinstance(record, dict) else lambda key: getattr(record, key, None)
+    identifier = get("id")
     return InsightEvidence(
+        verification_id=identifier if isinstance(identifier, int) else None,
         benchmark=str(get("benchmark") or ""),
         model=str(get("model") or ""),
         split=str(get("split") or ""),
@@ -98,10 +100,12 @@ def evidence_from_verification(record: Any) -> InsightEvidence:
 
 
 def latest_verification(paper: Any) -> Any | None:
-    """The paper's newest claim verification, preferring independent ones; None if none."""
+    """The paper's newest claim verification, preferring archive and independent ones (by the
+    server's standing), then any other lab's; None if none."""
     records = [v for v in getattr(paper, "verifications", None) or [] if v.kind == "claim"]
-    independent = [v for v in records if not getattr(v, "self_verification", False)]
-    chosen = independent or records
+    trusted = [v for v in records if getattr(v, "standing", None) in ("archive", "independent")]
+    others = [v for v in records if not getattr(v, "self_verification", False)]
+    chosen = trusted or others or records
     return max(chosen, key=lambda v: v.created_at) if chosen else None
 
 
@@ -226,64 +230,7 @@ def after_verification(rt: Any, verification: Any = None) -> DistilOutcome | Non
     return outcome
 
 
-def distil_finished_lab(
-    config: Any, server: str, token: str | None, paper_id: str, model: ChatModel | None = None
-) -> DistilOutcome | None:
-    """For campaign workers, after ``verify_paper`` posted the paper's verification: distil
-    the lab's paper (when ``use_insights``) with the lab's model, record the outcome in its
-    ``state.json`` and add it to its ``summary.md``."""
-    if not config.use_insights:
-        return None
-    from agentrxiv.archive.client import ArchiveClient
-    from agentrxiv.lab.checkpoint import atomic_write_text, load_state, save_state
-
-    if model is None:  # the lab's model, its calls counted in the lab's ledger
-        from agentrxiv.llm.ledger import Ledger
-        from agentrxiv.llm.registry import get_model
-
-        model = get_model(
-            config.model_for("interpretation"),
-            base_url=config.base_url,
-            api_key_env=config.api_key_env,
-            ledger=Ledger(path=config.lab_dir / "ledger.jsonl"),
-        )
-    with ArchiveClient(server, token=token) as client:
-        outcome = distil_and_post(
-            client,
-            paper_id,
-            model,
-            retries=config.structured_retries,
-            tag=f"lab/{config.lab_name}/insights/distil",
-            lab_name=config.lab_name,
-            topic=config.topic,
-        )
-    state = load_state(config.lab_dir)
-    if state is not None:
-        state.distillation = {**outcome.__dict__, "line": outcome.line()}
-        save_state(config.lab_dir, state)
-    summary = config.lab_dir / "summary.md"
-    if summary.exists():
-        text = summary.read_text(encoding="utf-8")
-        if "## Insights and novelty" not in text:
-            text += "\n## Insights and novelty\n\n"
-        atomic_write_text(summary, text + f"- {outcome.line()}\n")
-    return outcome
-
-
 # ------------------------------------------------------------------ retrieval
-
-
-def _filters(config: Any) -> dict[str, Any] | None:
-    """Insight filters that follow the lab's archive access (None: no access at all)."""
-    access = getattr(config, "archive_access", "shared")
-    if access == "none":
-        return None
-    filters: dict[str, Any] = {}
-    if getattr(config, "campaign_id", None):
-        filters["campaign"] = config.campaign_id
-    if access == "own":
-        filters["lab"] = getattr(config, "archive_lab", None) or config.lab_name
-    return filters
 
 
 def format_insights(items: list[dict[str, Any]]) -> str:
@@ -304,7 +251,7 @@ def retrieve_for(rt: Any) -> str:
     config = rt.config
     if not config.use_insights or rt.archive is None:
         return ""
-    filters = _filters(config)
+    filters = config.archive_filters()
     if filters is None:
         return ""
     if not rt.state.insights:
@@ -358,7 +305,7 @@ def _check_once(rt: Any, plan: Plan) -> dict[str, Any]:
         "duplicate_of": top.paper_id if top and top.similarity >= threshold else None,
         "insights": [],
     }
-    filters = _filters(rt.config) or {}
+    filters = rt.config.archive_filters() or {}
     try:
         close = rt.archive.insights(text, mode="semantic", k=3, **filters).items
     except ArchiveError:

@@ -14,8 +14,9 @@ from rich.live import Live
 from rich.table import Table
 
 from agentrxiv.errors import AgentrxivError, ConfigError
-from agentrxiv.lab import insights
-from agentrxiv.lab.checkpoint import LabState, atomic_write_text, load_state, save_state
+from agentrxiv.files import atomic_write_text
+from agentrxiv.lab import after_publish, insights
+from agentrxiv.lab.checkpoint import LabState, load_state, save_state
 from agentrxiv.lab.clock import PhaseClock
 from agentrxiv.lab.clock import recover as recover_clock
 from agentrxiv.lab.config import PHASES, LabConfig
@@ -214,7 +215,7 @@ def write_summary(rt: LabRuntime) -> dict[str, Any]:
         "cost": total.cost_text(),
         "phases": rows,
     }
-    from agentrxiv.lab.sandbox import sandbox_note
+    from agentrxiv.sandbox import sandbox_note
 
     data["sandbox"], warning = sandbox_note(rt.config.unsafe_sandbox)
     atomic_write_text(rt.lab_dir / SUMMARY_JSON, json.dumps(data, indent=2))
@@ -226,7 +227,9 @@ def write_summary(rt: LabRuntime) -> dict[str, Any]:
             f"| {row['phase']} | {row['seconds']:.1f} | {row['tokens']} | {row['calls']} | "
             f"{cost} | {row['outcome']} |"
         )
+    lines += literature.summary_lines(rt.state)  # papers per source, unreachable sources
     lines += insights.summary_lines(rt.state)  # insights used, novelty check, distillation
+    lines += after_publish.summary_lines(rt.state)  # the published paper's verification
     atomic_write_text(rt.lab_dir / SUMMARY_MD, "\n".join(lines) + "\n")
     return data
 
@@ -279,8 +282,7 @@ def build_runtime(
 def default_runner(rt: LabRuntime) -> ExperimentRunner:
     """The sandbox runner with the target model behind the gateway."""
     from agentrxiv.lab.devdata import prepare_dev_data
-    from agentrxiv.lab.runner import SandboxRunner
-    from agentrxiv.lab.sandbox import require_boundary
+    from agentrxiv.sandbox import SandboxRunner, require_boundary
 
     if not rt.config.unsafe_sandbox:
         require_boundary()  # refuse before any model call, with one line on what to install
@@ -299,7 +301,8 @@ def default_runner(rt: LabRuntime) -> ExperimentRunner:
 def run_lab(
     rt: LabRuntime, copilot: Copilot | None = None, console: Console | None = None
 ) -> LabState:
-    """Run the lab to the end; on any stop the state and summary are saved first."""
+    """Run the lab to the end, then the configured after-publish steps (verification,
+    insights); on any stop the state and summary are saved first."""
     copilot = copilot or Copilot(False, None, Console(quiet=True))
     progress = RichProgress(console, rt.ledger, rt.config.lab_name)
     rt.progress = progress
@@ -313,5 +316,7 @@ def run_lab(
         rt.checkpoint()
         if rt.clock is not None:
             rt.clock.close()
+        write_summary(rt)
+    if after_publish.run_after_publish(rt):
         write_summary(rt)
     return rt.state

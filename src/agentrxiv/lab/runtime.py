@@ -19,7 +19,7 @@ from agentrxiv.llm.base import ChatModel
 from agentrxiv.llm.ledger import Ledger
 
 if TYPE_CHECKING:
-    from agentrxiv.lab.runner import ProgramRun
+    from agentrxiv.sandbox import ProgramRun
 
 log = logging.getLogger(__name__)
 REDO_TEMPERATURE = 0.7
@@ -63,6 +63,7 @@ class LabRuntime:
     _models: dict[str, ChatModel] = field(default_factory=dict)
     agents_used: list[Agent] = field(default_factory=list)
     clock: PhaseClock | None = None
+    sources: dict[str, Any] = field(default_factory=dict)  # literature sources, built on use
 
     def model(self, phase: PhaseName) -> ChatModel:
         """The (cached) model agents use in ``phase``."""
