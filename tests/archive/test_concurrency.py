@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import text
 from tests.conftest import LiveServer, postgres_database, start_server, stop_server
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.db import make_engine
 from agentrxiv.archive.schemas import PaperCreate, ResultIn
+from agentrxiv.client import ArchiveClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

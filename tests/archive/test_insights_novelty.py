@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from tests.conftest import LiveServer, start_server, stop_server
 
+from agentrxiv.archive.checks import verification_from_marks
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 CORPUS = json.loads((Path(__file__).parent / "data" / "search_corpus.json").read_text())
 BY_KEY = {entry["key"]: entry for entry in CORPUS}
@@ -96,7 +98,25 @@ def test_novelty_check_endpoint_and_stats(sqlite_server):
     assert bad.status_code == 422 and missing.status_code == 404
 
 
-def insight_batch(paper_id: str, **changes: Any) -> dict[str, Any]:
+def post_verification(server: LiveServer, paper: dict[str, Any]) -> dict[str, Any]:
+    """A verification of ``paper`` by another lab (15 vs 10 right of 20: difference +0.25)."""
+    record = verification_from_marks(
+        [True] * 15 + [False] * 5,
+        [True] * 10 + [False] * 10,
+        benchmark="math500",
+        code_files=paper["code_files"],
+        model="local/smollm2",
+        split="test",
+    )
+    with server.client(server.new_token("insight-verifier")) as http:
+        posted = http.post(
+            f"/api/v1/papers/{paper['id']}/verifications", json=record.model_dump(mode="json")
+        )
+    assert posted.status_code == 201, posted.text
+    return posted.json()
+
+
+def insight_batch(paper_id: str, verification_id: int | None = None, **changes: Any) -> dict:
     batch = {
         "paper_id": paper_id,
         "insights": [
@@ -104,6 +124,7 @@ def insight_batch(paper_id: str, **changes: Any) -> dict[str, Any]:
             {"kind": "pitfall", "text": "Voting <script>alert(1)</script> over two samples ties."},
         ],
         "evidence": {
+            "verification_id": verification_id,
             "benchmark": "math500",
             "model": "local/smollm2",
             "split": "test",
@@ -120,9 +141,11 @@ def insight_batch(paper_id: str, **changes: Any) -> dict[str, Any]:
 def test_insights_are_posted_by_their_lab_searched_filtered_and_escaped(sqlite_server):
     token = sqlite_server.new_token("insight-lab")
     paper = publish(sqlite_server, token, paper_body(BY_KEY["verifier"])).json()
+    verification = post_verification(sqlite_server, paper)
     other = sqlite_server.new_token("other-lab")
     with sqlite_server.client(token) as http:
-        posted = http.post("/api/v1/insights", json=insight_batch(paper["id"]))
+        unnamed = http.post("/api/v1/insights", json=insight_batch(paper["id"]))
+        posted = http.post("/api/v1/insights", json=insight_batch(paper["id"], verification["id"]))
         four = [{"kind": "strategy", "text": f"Strategy number {i} works."} for i in range(4)]
         too_many = http.post("/api/v1/insights", json=insight_batch(paper["id"], insights=four))
     with sqlite_server.client(other) as http:
@@ -137,19 +160,23 @@ def test_insights_are_posted_by_their_lab_searched_filtered_and_escaped(sqlite_s
         by_lab = http.get("/api/v1/insights", params={"lab": "insight-lab", "kind": "pitfall"})
         wrong_bench = http.get("/api/v1/insights", params={"benchmark": "gpqa"}).json()
         page = http.get(f"/abs/{paper['id']}").text
+    assert unnamed.status_code == 422 and "verification_id" in unnamed.json()["error"]
     assert posted.status_code == 201 and len(posted.json()) == 2
     assert too_many.status_code == 422 and "at most 3" in too_many.json()["error"]
     assert foreign.status_code == 403 and anonymous.status_code == 401
     top = keyword.json()["items"][0]
     assert top["paper_id"] == paper["id"] and top["kind"] == "strategy"
-    assert top["evidence"]["difference"] == 0.06 and top["evidence"]["ci_high"] == 0.11
+    # The evidence is the stored verification's, not the posted 0.06 [0.01, 0.11].
+    assert top["evidence"]["difference"] == pytest.approx(0.25)
+    assert top["evidence"]["ci_high"] == verification["delta_high"]
+    assert top["evidence"]["verification_id"] == verification["id"]
     scores = [item["score"] for item in semantic["items"]]
     assert scores == sorted(scores, reverse=True) and scores[0] > 0.3
     assert any(i["text"].startswith("Sample five answers") for i in semantic["items"])
     assert [i["kind"] for i in by_lab.json()["items"]] == ["pitfall"]
     assert all(i["paper_id"] != paper["id"] for i in wrong_bench["items"])
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "<script>alert" not in page
-    assert "Sample five answers" in page and "+0.060" in page
+    assert "Sample five answers" in page and "+0.250" in page
 
 
 @pytest.fixture

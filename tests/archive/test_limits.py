@@ -7,7 +7,6 @@ and leaderboard charts whose names contain ``$``."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import time
 import uuid
@@ -19,7 +18,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from tests.conftest import LiveServer, cli, postgres_database, start_server, stop_server
+from tests.conftest import DATABASES, LiveServer, cli, serve_on
 
 from agentrxiv.archive.auth import create_token
 from agentrxiv.archive.db import Database
@@ -49,22 +48,14 @@ FORM = {
 }
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=DATABASES)
 def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """One server per database with small limits; each test makes its own tokens."""
-    home = tmp_path_factory.mktemp(f"limits-{request.param}")
-    with contextlib.ExitStack() as stack:
-        if request.param == "sqlite":
-            db = f"sqlite:///{home / 'archive.sqlite'}"
-        else:
-            db = stack.enter_context(contextlib.contextmanager(postgres_database)())
-        live = start_server(home, db, SERVER_ENV)
-        stack.callback(stop_server, live)
-        yield live
+    yield from serve_on(
+        request.param, tmp_path_factory.mktemp(f"limits-{request.param}"), SERVER_ENV
+    )
 
 
 def lab_token(

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from tests.conftest import free_port
 
-from agentrxiv.archive.attachments import MAX_ATTACHMENT_BYTES
+from agentrxiv.archive.schemas.papers import MAX_ATTACHMENT_BYTES
 from agentrxiv.cli.client import load_paper
 from agentrxiv.errors import ConfigError
 
@@ -407,7 +407,7 @@ def test_cli_against_a_server_that_is_not_agentrxiv(tmp_path: Path, other_server
     line = one_line_error(run_cli("search", "x", "--server", other_server, home=tmp_path))
     assert f"{other_server}/api/v1/search" in line and "answered 404" in line
     assert "non-JSON" in line and "AgentRxiv server?" in line and "nginx" not in line
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
     from agentrxiv.errors import ArchiveError
 
     with ArchiveClient(other_server, retries=0) as client, pytest.raises(ArchiveError) as caught:

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from agentrxiv.archive.technique import check_technique, defined_function, extract_technique
-from agentrxiv.lab.paper import render_template
+from agentrxiv.bench.registry import get_benchmark
+from agentrxiv.lab.technique_space import (
+    TechniqueOptions,
+    render_driver,
+    render_technique,
+    worked_examples,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -110,25 +116,20 @@ def test_api_answers_422_for_a_technique_outside_the_code(sqlite_server):
 
 
 def test_extraction_keeps_solve_and_drops_the_experiment_driver():
-    program = render_template(
-        "seed_experiment.py.j2",
-        technique_name="check",
-        instruction="Check your work.",
-        samples=3,
-        limit=None,
-        max_tokens=32,
-        concurrency=2,
-        benchmark="arith",
-        split="dev",
+    options = TechniqueOptions(samples=3, temperature=0.7, max_tokens=32)
+    program = render_technique(
+        options, "check", "Check your work.", worked_examples(get_benchmark("arith"))
+    ) + render_driver(
+        name="check", benchmark="arith", limit=None, max_tokens=32, concurrency=2, held_out=[]
     )
     assert defined_function(program, "solve") == ""
     code = extract_technique(program, "The technique.")
     assert defined_function(code, "solve") == ""
-    assert "def main" not in code and "__main__" not in code and "def plot" in code
+    assert "def main" not in code and "__main__" not in code and "def build_messages" in code
     assert code.startswith('"""The technique."""')
     namespace: dict = {}
     exec(compile(code, "technique.py", "exec"), namespace)  # noqa: S102 - rendered template
-    assert namespace["SAMPLES"] == 3
+    assert namespace["OPTIONS"]["samples"] == 3
     with pytest.raises(ValueError, match="defines no top-level solve"):
         extract_technique("def main():\n    pass\n", "x")
     assert check_technique("a.py:solve", {"a.py": "solve = print\n"}) == ""

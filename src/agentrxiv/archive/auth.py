@@ -1,7 +1,12 @@
-"""Write tokens: random bearer tokens stored only as SHA-256 hashes, tied to a lab.
+"""Write tokens: random bearer tokens stored only as SHA-256 hashes, tied to a lab, which
+belongs to an owner (a person or organisation account; see ``archive.owners``).
 
 A lab token may publish papers, add versions to its own lab's papers and review any paper;
-an admin token may also withdraw papers and version anyone's. Reads need no token."""
+an admin token may also withdraw papers and version anyone's. A verifier token (created only
+by the operator, ``token create --verifier``) is the archive's own verifier: its
+verifications have standing ``archive`` (``archive.standing``). Reads need no token, but a
+campaign lab's token carries an access scope that the server applies to reads made with it
+(``archive.scope``)."""
 
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.tables import ApiToken, Lab, utcnow
+from agentrxiv.archive.tables import ApiToken, Lab, Owner, utcnow
 from agentrxiv.errors import ArchiveError, AuthError, ConfigError
 
 TOKEN_PREFIX = "arx_"
@@ -31,6 +36,11 @@ class Principal:
     is_admin: bool
     token_id: int = 0  # 0: not a stored token (tests, in-process tools); limits skip it
     is_human: bool = False
+    owner_id: int = 0
+    owner_name: str = ""
+    scope_campaign: str | None = None  # set on campaign lab tokens (archive.scope)
+    scope_mode: str | None = None  # none | own | shared
+    is_verifier: bool = False  # the archive's own verifier (standing ``archive``)
 
 
 def hash_token(token: str) -> str:
@@ -48,17 +58,38 @@ def check_lab_name(name: str) -> None:
         )
 
 
-def get_or_create_lab(session: Session, name: str) -> Lab:
-    """The lab called ``name``, created if new."""
+def get_or_create_owner(session: Session, name: str) -> Owner:
+    """The owner account called ``name``, created if new."""
+    name = name.strip()
+    check_lab_name(name)  # the same rules: owners show up in listings and pages
+    owner = session.scalar(select(Owner).where(Owner.name == name))
+    if owner is None:
+        owner = Owner(name=name)
+        session.add(owner)
+        session.flush()
+    return owner
+
+
+def get_or_create_lab(session: Session, name: str, owner: str | None = None) -> Lab:
+    """The lab called ``name``, created if new under ``owner`` (default: an owner of the
+    lab's own name). An existing lab of another owner is a configuration error."""
     name = name.strip()
     if not name or len(name) > 200:
         raise ConfigError("a lab name must have 1 to 200 characters")
     check_lab_name(name)
     lab = session.scalar(select(Lab).where(Lab.name == name))
     if lab is None:
-        lab = Lab(name=name)
+        lab = Lab(name=name, owner_id=get_or_create_owner(session, owner or name).id)
         session.add(lab)
         session.flush()
+    elif lab.owner_id is None:
+        lab.owner_id = get_or_create_owner(session, owner or name).id
+        session.flush()
+    elif owner is not None and lab.owner is not None and lab.owner.name != owner.strip():
+        raise ConfigError(
+            f"lab {name} belongs to owner {lab.owner.name}, not {owner}",
+            hint="omit --owner, or name the lab's owner",
+        )
     return lab
 
 
@@ -69,23 +100,33 @@ def create_token(
     *,
     human: bool = False,
     expires_days: float | None = None,
+    owner: str | None = None,
+    scope: tuple[str, str] | None = None,
+    verifier: bool = False,
 ) -> str:
-    """Create a token for ``lab`` (created if new); returns the only copy of the secret.
+    """Create a token for ``lab`` (created if new, under ``owner``); returns the only copy
+    of the secret.
 
     ``human``: the token may post reviews with ``reviewer_kind: human``. ``expires_days``:
-    the token stops working that many days from now (default: never)."""
+    the token stops working that many days from now (default: never). ``scope``:
+    ``(campaign id, mode)`` the server applies to the token's reads. ``verifier``: the
+    archive's own verifier (its verifications have standing ``archive``); only the operator
+    may create one, so nothing reachable over HTTP passes it."""
     if expires_days is not None and not 0 < expires_days <= 100_000:
         raise ConfigError("--expires-days must be a positive number of days")
-    owner = get_or_create_lab(session, lab)
+    row = get_or_create_lab(session, lab, owner)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(days=expires_days) if expires_days is not None else None
     session.add(
         ApiToken(
-            lab_id=owner.id,
+            lab_id=row.id,
             token_hash=hash_token(token),
             is_admin=admin,
             is_human=human,
             expires_at=expires,
+            scope_campaign=scope[0] if scope else None,
+            scope_mode=scope[1] if scope else None,
+            is_verifier=verifier,
         )
     )
     session.flush()
@@ -120,12 +161,18 @@ def authenticate(session: Session, token: str | None) -> Principal:
             hint="ask the server's operator for a new one ('agentrxiv token create')",
         )
     lab = row.lab
+    owner = lab.owner if lab else None
     return Principal(
         lab_id=lab.id if lab else 0,
         lab_name=lab.name if lab else "",
         is_admin=row.is_admin,
         token_id=row.id,
         is_human=row.is_human,
+        owner_id=owner.id if owner else 0,
+        owner_name=owner.name if owner else "",
+        scope_campaign=row.scope_campaign,
+        scope_mode=row.scope_mode,
+        is_verifier=row.is_verifier,
     )
 
 
@@ -135,7 +182,9 @@ class TokenInfo:
 
     id: int
     lab: str
-    kind: str  # admin | human | lab
+    owner: str
+    kind: str  # admin | verifier | human | lab
+    scope: str  # "-" or "<campaign>:<mode>"
     fingerprint: str
     created_at: datetime
     expires_at: datetime | None
@@ -143,13 +192,16 @@ class TokenInfo:
 
 
 def _info(row: ApiToken, now: datetime) -> TokenInfo:
-    kind = "admin" if row.is_admin else ("human" if row.is_human else "lab")
+    kind = "admin" if row.is_admin else "verifier" if row.is_verifier else "lab"
+    kind = "human" if kind == "lab" and row.is_human else kind
     expired = row.expires_at is not None and _aware(row.expires_at) <= now
     status = "revoked" if row.revoked else ("expired" if expired else "active")
     return TokenInfo(
         id=row.id,
         lab=row.lab.name if row.lab else "",
+        owner=row.lab.owner.name if row.lab and row.lab.owner else "",
         kind=kind,
+        scope=f"{row.scope_campaign}:{row.scope_mode}" if row.scope_campaign else "-",
         fingerprint=row.token_hash[:12],
         created_at=_aware(row.created_at),
         expires_at=_aware(row.expires_at) if row.expires_at else None,

@@ -1,5 +1,6 @@
 """FastAPI dependencies shared by every route module: the database, a read session, the
-settings, and the bearer-token principal (``CurrentLab``) or an admin (``AdminDep``)."""
+settings, the bearer-token principal (``CurrentLab``) or an admin (``AdminDep``), and the
+access scope of a read's token (``ReadScope``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from agentrxiv.archive.auth import Principal, authenticate
 from agentrxiv.archive.db import Database
+from agentrxiv.archive.scope import Scope, scope_of
 from agentrxiv.config import Settings
-from agentrxiv.errors import ForbiddenError
+from agentrxiv.errors import AuthError, ForbiddenError
 
 bearer_scheme = HTTPBearer(
     auto_error=False,
@@ -79,3 +81,35 @@ def require_admin(principal: CurrentLab) -> Principal:
 
 
 AdminDep = Annotated[Principal, Depends(require_admin)]
+
+
+def optional_lab(
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> Principal | None:
+    """The lab behind a read's bearer token, if it sent a valid one. Reads need no token, so
+    an unknown, revoked or expired one reads as no token (the next write gets the 401)."""
+    if credentials is None:
+        return None
+    try:
+        with db.read() as session:
+            return authenticate(session, credentials.credentials)
+    except AuthError:
+        return None
+
+
+OptionalLab = Annotated[Principal | None, Depends(optional_lab)]
+
+
+def read_scope(principal: OptionalLab) -> Scope | None:
+    """The access scope the server applies to this read (``None``: the whole archive)."""
+    return scope_of(principal)
+
+
+ReadScope = Annotated[Scope | None, Depends(read_scope)]
+
+
+def client_address(request: Request) -> str:
+    """The client's address, the key of anonymous read limits (the peer the server sees;
+    behind a reverse proxy, run uvicorn with --forwarded-allow-ips so it is the real one)."""
+    return request.client.host if request.client else "unknown"

@@ -1,6 +1,7 @@
 """Insights: at most three strategies and three pitfalls a lab distilled from one of its
 verified papers, each stored with its evidence (the verified difference over the baseline
-with its interval, benchmark, model), the paper, the lab and the campaign.
+with its interval, benchmark, model: copied from the stored verification the posted evidence
+names, never taken as posted), the paper, the lab and the campaign.
 
 Search: keyword (query terms found in the text), semantic (MiniLM cosine against the
 embedding stored at write time) or hybrid (reciprocal rank fusion of both, as paper search
@@ -18,8 +19,8 @@ from sqlalchemy.orm import Session
 
 from agentrxiv.archive.auth import Principal
 from agentrxiv.archive.db import Database
-from agentrxiv.archive.ids import parse_ref
-from agentrxiv.archive.repository import aware
+from agentrxiv.archive.id_format import parse_ref
+from agentrxiv.archive.rows import aware
 from agentrxiv.archive.schemas import (
     InsightBatch,
     InsightEvidence,
@@ -27,8 +28,18 @@ from agentrxiv.archive.schemas import (
     InsightPublic,
     SearchMode,
 )
+from agentrxiv.archive.search.embedder import from_bytes, get_embedder, to_bytes
+from agentrxiv.archive.search.hybrid import reciprocal_rank_fusion
 from agentrxiv.archive.submission import check_storable_text
-from agentrxiv.archive.tables import Insight, Lab, Paper, PaperNovelty, PaperVersion, utcnow
+from agentrxiv.archive.tables import (
+    Insight,
+    Lab,
+    Paper,
+    PaperNovelty,
+    PaperVersion,
+    Verification,
+    utcnow,
+)
 from agentrxiv.config import get_settings
 from agentrxiv.errors import ArchiveError, ForbiddenError, NotFoundError
 
@@ -60,8 +71,6 @@ def _campaign_of(session: Session, paper: Paper) -> str | None:
 def _embed(texts: list[str]) -> list[bytes | None]:
     if not get_settings().embed_on_write:
         return [None] * len(texts)
-    from agentrxiv.archive.search.embedder import get_embedder, to_bytes
-
     return [to_bytes(v) for v in get_embedder().encode(texts)]
 
 
@@ -82,6 +91,7 @@ def to_public(row: Insight, lab: str, title: str = "", score: float | None = Non
             ci_low=row.ci_low,
             ci_high=row.ci_high,
             status=row.status,
+            verification_id=row.verification_id,
         ),
         lab=lab,
         campaign=row.campaign,
@@ -94,13 +104,13 @@ def create(db: Database, principal: Principal, batch: InsightBatch) -> list[Insi
     """Store the insights of one of the caller's papers, replacing any it had."""
     check_storable_text(batch.model_dump())
     vectors = _embed([item.text for item in batch.insights])
-    evidence = batch.evidence
     with db.write() as session:
         paper = session.get(Paper, batch.paper_id)
         if paper is None:
             raise NotFoundError(f"no paper {batch.paper_id}")
         if paper.lab_id != principal.lab_id and not principal.is_admin:
             raise ForbiddenError(f"paper {paper.id} belongs to another lab")
+        evidence = stored_evidence(session, paper.id, batch.evidence.verification_id)
         # A later distillation (e.g. after the paper was verified) replaces the earlier one.
         session.execute(delete(Insight).where(Insight.paper_id == paper.id))
         campaign, now = _campaign_of(session, paper), utcnow()
@@ -123,6 +133,36 @@ def create(db: Database, principal: Principal, batch: InsightBatch) -> list[Insi
         public = [to_public(row, paper.lab.name, title) for row in rows]
     log.info("%d insights on %s by %s", len(public), batch.paper_id, principal.lab_name)
     return public
+
+
+def stored_evidence(
+    session: Session, paper_id: str, verification_id: int | None
+) -> InsightEvidence:
+    """The evidence of an insight, copied from the stored verification it names (422 when it
+    names none, or one of another paper)."""
+    if verification_id is None:
+        raise ArchiveError(
+            "evidence.verification_id must name a stored verification of the paper; the "
+            "evidence numbers are taken from it",
+            status=422,
+        )
+    row = session.get(Verification, verification_id)
+    if row is None or row.paper_id != paper_id:
+        raise ArchiveError(
+            f"verification {verification_id} is not a stored verification of {paper_id}",
+            status=422,
+        )
+    record = row.record or {}
+    return InsightEvidence(
+        verification_id=row.id,
+        benchmark=row.benchmark,
+        model=row.model,
+        split=row.split,
+        difference=record.get("delta"),
+        ci_low=record.get("delta_low"),
+        ci_high=record.get("delta_high"),
+        status=row.status,
+    )
 
 
 def _title(session: Session, paper_id: str) -> str:
@@ -184,8 +224,6 @@ def _keyword_rank(rows: list[tuple[Insight, str, str]], query: str) -> list[tupl
 
 
 def _semantic_rank(rows: list[tuple[Insight, str, str]], query: str) -> list[tuple[int, float]]:
-    from agentrxiv.archive.search.embedder import from_bytes, get_embedder
-
     embedded = [(i, row.embedding) for i, (row, _, _) in enumerate(rows) if row.embedding]
     if not embedded:
         return []
@@ -202,8 +240,6 @@ def _ranked(
         return _keyword_rank(rows, query)
     if mode == "semantic":
         return _semantic_rank(rows, query)
-    from agentrxiv.archive.search.hybrid import reciprocal_rank_fusion
-
     keyword = [i for i, _ in _keyword_rank(rows, query)]
     semantic = [i for i, _ in _semantic_rank(rows, query)]
     return reciprocal_rank_fusion(keyword, semantic)

@@ -1,7 +1,10 @@
-"""Novelty: every new paper's method is embedded and its technique code hashed when it is
-published; its nearest earlier papers are recorded with their similarity, and a paper at or
-above ``settings.novelty_threshold`` (or with identical technique code) is a near-duplicate
-of the nearest one. ``settings.novelty_policy`` decides whether it is marked or refused (409).
+"""Novelty: every new paper version's method is embedded and its technique code hashed when
+it is published (the hash is over the code's normalised form: parsed, docstrings dropped and
+printed back, so comments and formatting do not change it); its nearest other papers (its
+own versions and withdrawn papers excluded) are recorded with their similarity, and a
+version at or above ``settings.novelty_threshold`` (or with the same normalised technique
+code) is a near-duplicate of the nearest one. ``settings.novelty_policy`` decides whether it
+is marked or refused (409). A paper's novelty is that of its latest version.
 
 The comparison runs before the write transaction (``assess``), against an in-process matrix
 of the stored method embeddings brought up to date from the database on each use, so no lock
@@ -10,6 +13,7 @@ the next paper still sees both."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import logging
 import re
@@ -30,7 +34,8 @@ from agentrxiv.archive.schemas import (
     PaperCreate,
     PaperSummary,
 )
-from agentrxiv.archive.tables import PaperNovelty, PaperVersion
+from agentrxiv.archive.search.embedder import get_embedder
+from agentrxiv.archive.tables import Paper, PaperNovelty, PaperVersion
 from agentrxiv.config import get_settings
 from agentrxiv.errors import ConflictError
 
@@ -81,16 +86,42 @@ def technique_code(code_files: dict[str, str], technique: str | None = None) -> 
     )
 
 
+def _drop_docstrings(tree: ast.AST) -> ast.AST:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            not isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            or not body
+        ):
+            continue
+        first = body[0]
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]  # type: ignore[attr-defined]
+    return tree
+
+
+def normalised_code(code: str) -> str:
+    """Python code without comments, docstrings or formatting (``ast`` parsed and printed
+    back); code that does not parse keeps its tokens with every run of whitespace as one
+    space."""
+    try:
+        return ast.unparse(_drop_docstrings(ast.parse(code)))
+    except (SyntaxError, ValueError, RecursionError):
+        return " ".join(code.split())
+
+
 def code_hash(code: str) -> str | None:
-    """SHA-256 of the code with every run of whitespace made one space; None for no code."""
-    normalised = " ".join(code.split())
+    """SHA-256 of the code's normalised form; None for no code."""
+    normalised = normalised_code(code).strip()
     return hashlib.sha256(normalised.encode()).hexdigest() if normalised else None
 
 
 def embed_text(text: str) -> np.ndarray:
     """The unit MiniLM vector of ``text`` (the archive's embedder)."""
-    from agentrxiv.archive.search.embedder import get_embedder
-
     return get_embedder().encode_one(text)
 
 
@@ -99,12 +130,13 @@ def embed_text(text: str) -> np.ndarray:
 
 @dataclass
 class NoveltyIndex:
-    """Method vectors and code hashes of every recorded paper, in publication order."""
+    """Method vectors and code hashes of every recorded paper version, in publication order
+    (a paper with several versions has several vectors)."""
 
     paper_ids: list[str] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
     matrix: np.ndarray | None = None
-    first_with_hash: dict[str, str] = field(default_factory=dict)
+    with_hash: dict[str, list[str]] = field(default_factory=dict)  # digest -> papers, in order
     seen: set[int] = field(default_factory=set)
     max_seen: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -130,8 +162,8 @@ class NoveltyIndex:
             if row_id in self.seen:
                 continue
             self.seen.add(row_id)
-            if digest:
-                self.first_with_hash.setdefault(digest, paper_id)
+            if digest and paper_id not in self.with_hash.setdefault(digest, []):
+                self.with_hash[digest].append(paper_id)
             if blob:
                 self.paper_ids.append(paper_id)
                 self.vectors.append(np.frombuffer(blob, dtype="<f4"))
@@ -139,17 +171,32 @@ class NoveltyIndex:
         self.max_seen = max_id
 
     def nearest(
-        self, vector: np.ndarray | None, digest: str | None, k: int
+        self,
+        vector: np.ndarray | None,
+        digest: str | None,
+        k: int,
+        allowed: set[str] | None = None,
+        exclude: frozenset[str] = frozenset(),
     ) -> list[tuple[str, float, bool]]:
-        """The ``k`` most similar papers ``(id, cosine, same code)``; code matches first."""
+        """The ``k`` most similar papers ``(id, cosine, same code)``, none in ``exclude``
+        (the paper itself, withdrawn papers); code matches first. ``allowed``: only these
+        papers (a token's access scope)."""
         scored: dict[str, tuple[float, bool]] = {}
         if vector is not None and self.vectors:
             if self.matrix is None:
                 self.matrix = np.vstack(self.vectors)
             cosines = self.matrix @ np.asarray(vector, dtype=np.float32)
-            for row in np.argsort(-cosines, kind="stable")[:k]:
-                scored[self.paper_ids[int(row)]] = (float(cosines[int(row)]), False)
-        original = self.first_with_hash.get(digest) if digest else None
+            for row in np.argsort(-cosines, kind="stable"):
+                pid = self.paper_ids[int(row)]
+                visible = allowed is None or pid in allowed
+                if visible and pid not in exclude and pid not in scored:
+                    scored[pid] = (float(cosines[int(row)]), False)
+                if len(scored) >= k:
+                    break
+        holders = self.with_hash.get(digest, []) if digest else []
+        original = next(
+            (p for p in holders if p not in exclude and (allowed is None or p in allowed)), None
+        )
         if original is not None:
             cosine = scored.get(original, (self._cosine(original, vector), False))[0]
             scored[original] = (cosine, True)
@@ -159,7 +206,8 @@ class NoveltyIndex:
     def _cosine(self, paper_id: str, vector: np.ndarray | None) -> float:
         if vector is None or paper_id not in self.paper_ids:
             return 0.0
-        return float(self.vectors[self.paper_ids.index(paper_id)] @ vector)
+        rows = [i for i, pid in enumerate(self.paper_ids) if pid == paper_id]
+        return max(float(self.vectors[i] @ vector) for i in rows)
 
 
 _indexes: dict[str, NoveltyIndex] = {}
@@ -194,13 +242,25 @@ class Assessment:
     campaign: str | None = None
 
 
+def _excluded(session: Session, own_id: str | None) -> frozenset[str]:
+    withdrawn = session.scalars(select(Paper.id).where(Paper.withdrawn.is_(True))).all()
+    return frozenset([*withdrawn, *([own_id] if own_id else [])])
+
+
 def _verdict(
-    session: Session, vector: np.ndarray | None, digest: str | None, k: int, threshold: float
+    session: Session,
+    vector: np.ndarray | None,
+    digest: str | None,
+    k: int,
+    threshold: float,
+    allowed: set[str] | None = None,
+    own_id: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None, float | None]:
     index = _index_of(session)
+    exclude = _excluded(session, own_id)
     with index.lock:
         index.refresh(session)
-        near = index.nearest(vector, digest, k)
+        near = index.nearest(vector, digest, k, allowed, exclude)
     neighbours = [{"paper_id": p, "similarity": s, "code_match": c} for p, s, c in near]
     if not neighbours:
         return neighbours, None, None
@@ -218,16 +278,21 @@ def method_vector(data: PaperCreate, search_embedding: bytes | None) -> np.ndarr
 
 
 def assess(
-    db: Database, data: PaperCreate, embed: bool = True, search_embedding: bytes | None = None
+    db: Database,
+    data: PaperCreate,
+    embed: bool = True,
+    search_embedding: bytes | None = None,
+    own_id: str | None = None,
 ) -> Assessment:
-    """Compare a new paper with every earlier one; under the refuse policy a near-duplicate
-    raises ``ConflictError`` (409) naming the original."""
+    """Compare a new paper version with every other paper (``own_id``: the paper a new
+    version belongs to); under the refuse policy a near-duplicate raises ``ConflictError``
+    (409) naming the original."""
     settings = get_settings()
     vector = method_vector(data, search_embedding) if embed else None
     digest = code_hash(technique_code(data.code_files, getattr(data, "technique", None)))
     with db.read() as session:
         neighbours, original, similarity = _verdict(
-            session, vector, digest, NEIGHBOURS, settings.novelty_threshold
+            session, vector, digest, NEIGHBOURS, settings.novelty_threshold, own_id=own_id
         )
     if original is not None and settings.novelty_policy == "refuse":
         how = "identical technique code" if neighbours[0]["code_match"] else "method similarity"
@@ -247,13 +312,16 @@ def assess(
     )
 
 
-def record(session: Session, paper_id: str, assessment: Assessment | None) -> None:
-    """Store the assessment of the new paper ``paper_id`` (inside its write transaction)."""
+def record(
+    session: Session, paper_id: str, assessment: Assessment | None, version: int = 1
+) -> None:
+    """Store the assessment of a new version of ``paper_id`` (inside its write transaction)."""
     if assessment is None:
         return
     session.add(
         PaperNovelty(
             paper_id=paper_id,
+            version=version,
             method_embedding=assessment.embedding,
             code_hash=assessment.code_hash,
             neighbours=assessment.neighbours,
@@ -268,13 +336,18 @@ def record(session: Session, paper_id: str, assessment: Assessment | None) -> No
 
 
 def check(
-    session: Session, text: str, code: str | None = None, k: int = NEIGHBOURS
+    session: Session,
+    text: str,
+    code: str | None = None,
+    k: int = NEIGHBOURS,
+    allowed: set[str] | None = None,
 ) -> NoveltyVerdict:
-    """What the server would decide for a paper with this method text and code."""
+    """What the server would decide for a paper with this method text and code, compared
+    with every paper (or only the ``allowed`` ones: a token's access scope)."""
     settings = get_settings()
     vector = embed_text(text) if settings.embed_on_write else None
     neighbours, original, similarity = _verdict(
-        session, vector, code_hash(code or ""), k, settings.novelty_threshold
+        session, vector, code_hash(code or ""), k, settings.novelty_threshold, allowed
     )
     titles = _titles(session, [n["paper_id"] for n in neighbours])
     return NoveltyVerdict(
@@ -301,8 +374,14 @@ def _titles(session: Session, ids: list[str]) -> dict[str, str]:
 
 
 def novelty_of(session: Session, paper_id: str) -> NoveltyPublic | None:
-    """The novelty record of a paper (None for papers stored before novelty existed)."""
-    row = session.scalar(select(PaperNovelty).where(PaperNovelty.paper_id == paper_id))
+    """The novelty record of a paper's latest assessed version (None for papers stored
+    before novelty existed)."""
+    row = session.scalar(
+        select(PaperNovelty)
+        .where(PaperNovelty.paper_id == paper_id)
+        .order_by(PaperNovelty.version.desc())
+        .limit(1)
+    )
     if row is None:
         return None
     neighbours = list(row.neighbours or [])
@@ -316,29 +395,61 @@ def novelty_of(session: Session, paper_id: str) -> NoveltyPublic | None:
     )
 
 
+def latest_marks(session: Session, paper_ids: list[str]) -> dict[str, str]:
+    """Per paper: the paper its latest assessed version nearly duplicates (if any)."""
+    if not paper_ids:
+        return {}
+    rows = session.execute(
+        select(PaperNovelty.paper_id, PaperNovelty.near_duplicate_of)
+        .where(PaperNovelty.paper_id.in_(paper_ids))
+        .order_by(PaperNovelty.version)
+    ).all()
+    latest: dict[str, str | None] = {}
+    for paper_id, original in rows:
+        latest[paper_id] = original  # later versions replace earlier ones
+    return {pid: original for pid, original in latest.items() if original}
+
+
 def mark_near_duplicates(session: Session, items: list[S]) -> list[S]:
     """Set ``near_duplicate_of`` on listed papers (one query for the page)."""
-    if not items:
-        return items
-    marks = dict(
-        session.execute(
-            select(PaperNovelty.paper_id, PaperNovelty.near_duplicate_of).where(
-                PaperNovelty.paper_id.in_([item.id for item in items]),
-                PaperNovelty.near_duplicate_of.is_not(None),
-            )
-        ).all()
-    )
+    marks = latest_marks(session, [item.id for item in items])
     for item in items:
         item.near_duplicate_of = marks.get(item.id)
     return items
 
 
+def duplicate_roots(session: Session, paper_ids: list[str]) -> dict[str, str]:
+    """Per paper: the earliest paper of its near-duplicate chain (itself when it copies
+    nothing), following ``near_duplicate_of`` links."""
+    marks = latest_marks(session, paper_ids)
+    pending = {original for original in marks.values() if original not in marks}
+    for _ in range(8):  # chains are short; each round reads the next links
+        more = latest_marks(session, sorted(pending - set(marks)))
+        if not more:
+            break
+        marks.update(more)
+        pending = set(more.values())
+    roots: dict[str, str] = {}
+    for pid in paper_ids:
+        root, seen = pid, {pid}
+        while root in marks and marks[root] not in seen:
+            root = marks[root]
+            seen.add(root)
+        roots[pid] = root
+    return roots
+
+
 def stats(session: Session, campaign: str | None = None) -> NoveltyStats:
-    """Papers recorded (in ``campaign``, or all) and how many were near-duplicates."""
-    query = select(func.count(), func.count(PaperNovelty.near_duplicate_of))
+    """Papers recorded (in ``campaign``, or all) and how many are near-duplicates (by their
+    latest assessed version)."""
+    query = select(PaperNovelty.paper_id, PaperNovelty.near_duplicate_of).order_by(
+        PaperNovelty.version
+    )
     if campaign:
         query = query.where(PaperNovelty.campaign == campaign)
-    papers, duplicates = session.execute(query).one()
+    latest: dict[str, str | None] = dict(session.execute(query).tuples().all())
+    papers = len(latest)
+    duplicates = sum(1 for original in latest.values() if original)
     share = duplicates / papers if papers else 0.0
     return NoveltyStats(
         campaign=campaign, papers=papers, near_duplicates=duplicates, share=round(share, 4)

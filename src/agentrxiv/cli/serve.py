@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,21 @@ def serve(
         return
     server_app = create_app(settings)
     typer.echo(f"AgentRxiv serving on http://{settings.host}:{settings.port}", err=False)
-    uvicorn.run(server_app, host=settings.host, port=settings.port, log_level=log_level)
+    uvicorn.run(
+        server_app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_keep_alive=keep_alive_seconds(settings),
+    )
+
+
+def keep_alive_seconds(settings: Settings) -> int:
+    """How long an idle connection stays open. Must exceed clients' idle expiry (httpx: 5 s):
+    with both at 5 s (uvicorn's default), the server closed connections at the moment clients
+    reused them, and those requests failed with no answer (issue 18; tests/archive/test_load.py).
+    uvicorn takes whole seconds; a fraction is rounded up."""
+    return max(1, math.ceil(settings.keep_alive_timeout))
 
 
 def _serve_workers(settings: Settings, log_level: str) -> None:
@@ -105,6 +120,7 @@ def _serve_workers(settings: Settings, log_level: str) -> None:
         port=settings.port,
         workers=settings.workers,
         log_level=log_level,
+        timeout_keep_alive=keep_alive_seconds(settings),
     )
 
 
@@ -118,13 +134,32 @@ def token_create(
     expires_days: float | None = typer.Option(
         None, "--expires-days", help="Stop working after this many days (default: never)."
     ),
+    owner: str | None = typer.Option(
+        None,
+        "--owner",
+        help="Owner account (person or organisation) of a new lab; default: the lab's name. "
+        "Limits count per owner; an owner's token may mint tokens for its own labs.",
+    ),
+    verifier: bool = typer.Option(
+        False,
+        "--verifier",
+        help="The archive's own verifier: its verifications have standing 'archive'.",
+    ),
     db: str | None = DB_OPTION,
 ) -> None:
     """Create a write token and print it (only the token, on stdout)."""
     from agentrxiv.archive.auth import create_token
 
     with _token_session(db) as session:
-        token = create_token(session, lab, admin=admin, human=human, expires_days=expires_days)
+        token = create_token(
+            session,
+            lab,
+            admin=admin,
+            human=human,
+            expires_days=expires_days,
+            owner=owner,
+            verifier=verifier,
+        )
     typer.echo(token)
 
 
@@ -149,7 +184,8 @@ def token_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
     db: str | None = DB_OPTION,
 ) -> None:
-    """List tokens: id, lab, kind, fingerprint, created, expiry and status (never secrets)."""
+    """List tokens: id, lab, owner, kind, scope, fingerprint, created, expiry and status
+    (never secrets)."""
     import json
 
     from agentrxiv.archive.auth import list_tokens
@@ -165,7 +201,8 @@ def token_list(
         else:
             created = info.created_at.strftime("%Y-%m-%d %H:%M")
             typer.echo(
-                f"{info.id:>5}  {info.lab:<24} {info.kind:<6} {info.fingerprint}  "
+                f"{info.id:>5}  {info.lab:<24} owner {info.owner:<16} {info.kind:<6} "
+                f"scope {info.scope:<16} {info.fingerprint}  "
                 f"created {created}  expires {expires:<16}  {info.status}"
             )
     if not tokens and not as_json:

@@ -9,7 +9,11 @@ from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import HTMLResponse
 
 from agentrxiv.archive import campaigns
-from agentrxiv.archive.deps import CurrentLab, DatabaseDep, SessionDep
+from agentrxiv.archive.campaign_chart import campaign_chart_svg
+from agentrxiv.archive.deps import CurrentLab, DatabaseDep, SessionDep, SettingsDep
+from agentrxiv.archive.limits import WriteLimits
+from agentrxiv.archive.owners import mint_for_lab
+from agentrxiv.archive.routes.pages import SVG_HEADERS, not_found_page, render_page
 from agentrxiv.archive.schemas import (
     CampaignCreate,
     CampaignList,
@@ -18,20 +22,23 @@ from agentrxiv.archive.schemas import (
     ErrorBody,
     LabToken,
 )
+from agentrxiv.errors import NotFoundError
 
 router = APIRouter(tags=["campaigns"])
 pages = APIRouter(include_in_schema=False)
 
 CampaignId = Annotated[str, Path(max_length=40, description="Campaign id.")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 422)
+    s: {"model": ErrorBody} for s in (400, 401, 403, 404, 409, 413, 422, 429)
 }
 
 
 @router.post("/campaigns", status_code=201, responses=ERRORS)
-def create_campaign(data: CampaignCreate, principal: CurrentLab, db: DatabaseDep) -> CampaignPublic:
-    """Create a campaign; the token's lab owns it and may mint tokens for its labs."""
-    return campaigns.create_campaign(db, principal, data)
+def create_campaign(
+    data: CampaignCreate, principal: CurrentLab, db: DatabaseDep, settings: SettingsDep
+) -> CampaignPublic:
+    """Create a campaign; the token's lab (and its owner) owns it and may mint its labs."""
+    return campaigns.create_campaign(db, principal, data, WriteLimits.from_settings(settings))
 
 
 @router.get("/campaigns", responses=ERRORS)
@@ -52,10 +59,15 @@ def get_campaign(campaign_id: CampaignId, session: SessionDep) -> CampaignPublic
 
 @router.patch("/campaigns/{campaign_id}", responses=ERRORS)
 def update_campaign(
-    campaign_id: CampaignId, data: CampaignUpdate, principal: CurrentLab, db: DatabaseDep
+    campaign_id: CampaignId,
+    data: CampaignUpdate,
+    principal: CurrentLab,
+    db: DatabaseDep,
+    settings: SettingsDep,
 ) -> CampaignPublic:
     """Change a campaign's status or records (its owner or an admin)."""
-    return campaigns.update_campaign(db, principal, campaign_id, data)
+    limits = WriteLimits.from_settings(settings)
+    return campaigns.update_campaign(db, principal, campaign_id, data, limits)
 
 
 @router.post("/campaigns/{campaign_id}/labs/{lab}/token", status_code=201, responses=ERRORS)
@@ -64,32 +76,75 @@ def mint_lab_token(
     lab: Annotated[str, Path(max_length=64)],
     principal: CurrentLab,
     db: DatabaseDep,
+    settings: SettingsDep,
 ) -> LabToken:
-    """A write token for the campaign's lab ``<campaign id>-<lab>`` (owner or admin)."""
-    return campaigns.mint_lab_token(db, principal, campaign_id, lab)
+    """A write token for the campaign's new lab ``<campaign id>-<lab>`` (owner or admin),
+    scoped to the campaign's access mode; 409 if that lab already exists."""
+    limits = WriteLimits.from_settings(settings)
+    return campaigns.mint_lab_token(db, principal, campaign_id, lab, limits)
+
+
+@router.post("/labs/{lab}/tokens", status_code=201, responses=ERRORS, tags=["owners"])
+def mint_owner_lab_token(
+    lab: Annotated[str, Path(max_length=200)],
+    principal: CurrentLab,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> LabToken:
+    """A new token for one of the caller's owner's labs, or for a new lab created under that
+    owner; another owner's lab is a 403 (admins excepted), a reserved name a 422."""
+    return mint_for_lab(db, principal, lab, WriteLimits.from_settings(settings))
 
 
 # ---------------------------------------------------------------------------- pages
 
 
 def _rows(session: Any, campaign_id: str, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The campaign's papers with their claim (the archive's rule) and verified value, its n
+    and interval (from the verification table; ``records`` come from ``get_campaign``)."""
+    from agentrxiv.archive.verifications import campaign_headlines, claimed_values
+
     by_paper = {str(r.get("paper_id")): r for r in records if r.get("paper_id")}
-    rows = []
-    for paper in campaigns.campaign_papers(session, campaign_id):
+    papers = campaigns.campaign_papers(session, campaign_id)
+    claims = claimed_values(session, [paper["id"] for paper in papers])
+    found = campaign_headlines(session, [p["id"] for p in papers])
+    rows, tried_so_far = [], 0
+    for paper in papers:
         record = by_paper.get(paper["id"], {})
-        claimed = next(
-            (r["value"] for r in paper["results"] if r["metric"] == "accuracy"),
-            record.get("claimed"),
+        claimed = claims.get(paper["id"], record.get("claimed"))
+        verified = None  # only the verification table counts, not the owner-posted record
+        verification = found.get(paper["id"])
+        interval: tuple[float, float] | None = None
+        if verification is not None and verification.value is not None:
+            verified = verification.value
+            stored = verification.record or {}
+            low, high = stored.get("ci_low"), stored.get("ci_high")
+            interval = (low, high) if low is not None and high is not None else None
+            record = {
+                **record,
+                "verified_n": verification.n,
+                "verified_standing": verification.standing,
+            }
+        tried_so_far += paper["variants_tried"] or 0  # campaign-wide, in publication order
+        gap = claimed - verified if claimed is not None and verified is not None else None
+        rows.append(
+            {
+                **paper,
+                "claimed": claimed,
+                "verified": verified,
+                "verified_n": record.get("verified_n"),
+                "verified_ci": interval,
+                "verified_standing": record.get("verified_standing"),
+                "variants_campaign": tried_so_far,
+                "gap": gap,
+            }
         )
-        rows.append({**paper, "claimed": claimed, "verified": record.get("verified")})
     return rows
 
 
 @pages.get("/campaigns", response_class=HTMLResponse)
 def campaigns_page(session: SessionDep) -> HTMLResponse:
     """Every campaign with status and papers."""
-    from agentrxiv.archive.routes.pages import render_page
-
     listing = campaigns.list_campaigns(session, 0, 200)
     return render_page("campaigns.html", items=listing.items, total=listing.total)
 
@@ -97,9 +152,6 @@ def campaigns_page(session: SessionDep) -> HTMLResponse:
 @pages.get("/campaigns/{campaign_id}/chart.svg")
 def campaign_chart(campaign_id: CampaignId, session: SessionDep) -> Response:
     """Best verified and claimed value so far, per lab and for the campaign."""
-    from agentrxiv.archive.campaign_chart import campaign_chart_svg
-    from agentrxiv.archive.routes.pages import SVG_HEADERS
-
     campaign = campaigns.get_campaign(session, campaign_id)
     svg = campaign_chart_svg(campaign.name, list(campaign.records))
     return Response(svg, media_type="image/svg+xml", headers=SVG_HEADERS)
@@ -108,9 +160,6 @@ def campaign_chart(campaign_id: CampaignId, session: SessionDep) -> Response:
 @pages.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_page(campaign_id: CampaignId, session: SessionDep) -> HTMLResponse:
     """A campaign: status, curves and the table of papers (claimed vs verified)."""
-    from agentrxiv.archive.routes.pages import not_found_page, render_page
-    from agentrxiv.errors import NotFoundError
-
     try:
         campaign = campaigns.get_campaign(session, campaign_id)
     except NotFoundError as exc:

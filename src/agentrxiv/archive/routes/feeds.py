@@ -15,7 +15,7 @@ from agentrxiv.archive.arxiv_query import category_condition
 from agentrxiv.archive.atom import ATOM_MEDIA_TYPE, FeedEntry, recent_feed
 from agentrxiv.archive.bibtex import BIBTEX_MEDIA_TYPE, bibtex_entry
 from agentrxiv.archive.deps import SessionDep, SettingsDep
-from agentrxiv.archive.ids import parse_ref
+from agentrxiv.archive.id_format import parse_ref
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion
 from agentrxiv.config import Settings
 from agentrxiv.errors import ArchiveError, NotFoundError

@@ -4,14 +4,14 @@ Results are taken as higher-is-better (accuracy-style metrics)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import ColumnElement, Select, func, select, true
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.repository import aware
+from agentrxiv.archive.rows import aware
 from agentrxiv.archive.search.index import paper_categories
 from agentrxiv.archive.tables import Lab, Paper, PaperVersion, Result
 from agentrxiv.errors import ArchiveError, NotFoundError
@@ -58,21 +58,26 @@ class Aggregation(BaseModel):
     items: list[BenchmarkBest] | list[GroupCount] | list[ProgressPoint]
 
 
-def _live_results(*columns: object) -> Select[tuple[object, ...]]:
+Where = Sequence[ColumnElement[bool]]  # extra conditions on Paper (a token's access scope)
+
+
+def _live_results(*columns: object, where: Where = ()) -> Select[tuple[object, ...]]:
     """Results of latest, non-withdrawn versions, with their version, paper and lab."""
     return (
         select(*columns)
         .join(PaperVersion, PaperVersion.id == Result.version_id)
         .join(Paper, Paper.id == PaperVersion.paper_id)
         .join(Lab, Lab.id == Paper.lab_id)
-        .where(PaperVersion.is_latest == true(), Paper.withdrawn == False)  # noqa: E712
+        .where(PaperVersion.is_latest == true(), Paper.withdrawn == False, *where)  # noqa: E712
     )
 
 
-def best_per_benchmark(session: Session) -> Aggregation:
+def best_per_benchmark(session: Session, where: Where = ()) -> Aggregation:
     """The highest value per (benchmark, metric); ties go to the earliest paper."""
     best = (
-        _live_results(Result.benchmark, Result.metric, func.max(Result.value).label("best"))
+        _live_results(
+            Result.benchmark, Result.metric, func.max(Result.value).label("best"), where=where
+        )
         .group_by(Result.benchmark, Result.metric)
         .subquery()
     )
@@ -88,6 +93,7 @@ def best_per_benchmark(session: Session) -> Aggregation:
             PaperVersion.title,
             Lab.name,
             PaperVersion.created_at,
+            where=where,
         )
         .join(
             best,
@@ -117,27 +123,27 @@ def best_per_benchmark(session: Session) -> Aggregation:
     return Aggregation(kind="best-per-benchmark", items=list(items.values()))
 
 
-def papers_per_lab(session: Session) -> Aggregation:
+def papers_per_lab(session: Session, where: Where = ()) -> Aggregation:
     """Non-withdrawn papers per submitting lab, most first."""
     count = func.count(Paper.id)
     rows = session.execute(
         select(Lab.name, count)
         .join(Paper, Paper.lab_id == Lab.id)
-        .where(Paper.withdrawn == False)  # noqa: E712
+        .where(Paper.withdrawn == False, *where)  # noqa: E712
         .group_by(Lab.name)
         .order_by(count.desc(), Lab.name)
     ).all()
     return Aggregation(kind="papers-per-lab", items=[GroupCount(key=n, papers=c) for n, c in rows])
 
 
-def papers_per_category(session: Session) -> Aggregation:
+def papers_per_category(session: Session, where: Where = ()) -> Aggregation:
     """Non-withdrawn papers per category (a paper counts once in each of its categories)."""
     count = func.count(paper_categories.c.version_id)
     rows = session.execute(
         select(paper_categories.c.category, count)
         .join(PaperVersion, PaperVersion.id == paper_categories.c.version_id)
         .join(Paper, Paper.id == PaperVersion.paper_id)
-        .where(Paper.withdrawn == False)  # noqa: E712
+        .where(Paper.withdrawn == False, *where)  # noqa: E712
         .group_by(paper_categories.c.category)
         .order_by(count.desc(), paper_categories.c.category)
     ).all()
@@ -146,12 +152,16 @@ def papers_per_category(session: Session) -> Aggregation:
     )
 
 
-def _pick_metric(session: Session, benchmark: str, metric: str | None) -> str | None:
+def _pick_metric(
+    session: Session, benchmark: str, metric: str | None, where: Where = ()
+) -> str | None:
     if metric:
         return metric
     metrics = sorted(
         session.scalars(
-            _live_results(Result.metric).where(Result.benchmark == benchmark).distinct()
+            _live_results(Result.metric, where=where)
+            .where(Result.benchmark == benchmark)
+            .distinct()
         )
     )
     if len(metrics) > 1:
@@ -162,13 +172,15 @@ def _pick_metric(session: Session, benchmark: str, metric: str | None) -> str | 
     return metrics[0] if metrics else None
 
 
-def results_over_time(session: Session, benchmark: str, metric: str | None = None) -> Aggregation:
+def results_over_time(
+    session: Session, benchmark: str, metric: str | None = None, where: Where = ()
+) -> Aggregation:
     """Per month (of the version's publication): results, the month's best, best so far."""
     if not benchmark:
         raise ArchiveError("results-over-time needs benchmark", status=422)
-    metric = _pick_metric(session, benchmark, metric)
+    metric = _pick_metric(session, benchmark, metric, where)
     rows = session.execute(
-        _live_results(Result.value, PaperVersion.paper_id, PaperVersion.created_at)
+        _live_results(Result.value, PaperVersion.paper_id, PaperVersion.created_at, where=where)
         .where(Result.benchmark == benchmark, Result.metric == metric)
         .order_by(PaperVersion.created_at, PaperVersion.id)
     ).all()
@@ -196,7 +208,7 @@ def results_over_time(session: Session, benchmark: str, metric: str | None = Non
     return Aggregation(kind="results-over-time", benchmark=benchmark, metric=metric, items=points)
 
 
-AGGREGATIONS: dict[str, Callable[[Session], Aggregation]] = {
+AGGREGATIONS: dict[str, Callable[[Session, Where], Aggregation]] = {
     "best-per-benchmark": best_per_benchmark,
     "papers-per-lab": papers_per_lab,
     "papers-per-category": papers_per_category,
@@ -204,12 +216,16 @@ AGGREGATIONS: dict[str, Callable[[Session], Aggregation]] = {
 
 
 def aggregate(
-    session: Session, kind: str, benchmark: str | None = None, metric: str | None = None
+    session: Session,
+    kind: str,
+    benchmark: str | None = None,
+    metric: str | None = None,
+    where: Where = (),
 ) -> Aggregation:
-    """Run the aggregation ``kind``; unknown kinds are a 404."""
+    """Run the aggregation ``kind`` (over papers meeting ``where``); unknown kinds: 404."""
     if kind == "results-over-time":
-        return results_over_time(session, benchmark or "", metric)
+        return results_over_time(session, benchmark or "", metric, where)
     if kind not in AGGREGATIONS:
         known = ", ".join([*AGGREGATIONS, "results-over-time"])
         raise NotFoundError(f"unknown aggregation {kind!r}; known: {known}")
-    return AGGREGATIONS[kind](session)
+    return AGGREGATIONS[kind](session, where)

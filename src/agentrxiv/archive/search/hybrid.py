@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive.repository import SUMMARY_COLUMNS, aware
+from agentrxiv.archive.rows import SUMMARY_COLUMNS, aware
 from agentrxiv.archive.schemas import SearchHit, SearchMode, SearchResponse
 from agentrxiv.archive.search.embedder import get_embedder
 from agentrxiv.archive.search.filters import Candidates, SearchFilters, candidates
@@ -190,12 +190,6 @@ def search(
     admitted = candidates(session, filters or SearchFilters())
     ranked, total = _ranked(session, query, mode, offset + k, admitted, floor)
     page = summaries(session, ranked[offset : offset + k])
-    from agentrxiv.archive.verifications import annotate_summaries
-
-    annotate_summaries(session, page)  # claimed vs verified on every hit
-    from agentrxiv.archive.novelty import mark_near_duplicates
-
-    mark_near_duplicates(session, page)  # near-duplicates carry their original's id
     log.debug("search %r mode=%s total=%d", query, mode, total)
     note = None
     if floor is not None and total == 0:
