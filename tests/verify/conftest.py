@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.schemas import PaperCreate
+from agentrxiv.client import ArchiveClient
 from agentrxiv.llm.base import Message
 from agentrxiv.llm.scripted import ScriptedChatModel, register_script, unregister_script
 
@@ -25,11 +25,11 @@ FABRICATED = """
 def solve(problem, model):
     return "The answer is \\\\boxed{banana}"
 """
-RAISES_SOMETIMES = """
+RAISES_ON_DIGIT = """
 def solve(problem, model):
-    if "7" in problem:
-        raise RuntimeError("cannot handle sevens")
-    return model.chat([{"role": "user", "content": "CAREFUL " + problem}]).text
+    if "{digit}" in problem:
+        raise RuntimeError("cannot handle the digit {digit}")
+    return model.chat([{{"role": "user", "content": "CAREFUL " + problem}}]).text
 """
 NOT_CALLABLE = "solve = None\n"
 IMPORT_ERROR = (

@@ -38,11 +38,11 @@ def _paper(**fields: object) -> PaperPublic:
 
 
 def test_status_rule() -> None:
-    assert decide_status(0.5, 0.6) == "reproduced"  # inside the interval
-    assert decide_status(0.2, 0.6) == "reproduced"  # below it
-    assert decide_status(0.6, 0.6) == "reproduced"  # on the upper bound
-    assert decide_status(0.9, 0.6) == "not reproduced"
-    assert decide_status(None, 0.1) == "reproduced"  # transfer: nothing claimed
+    assert decide_status(0.5, 100, 0.4, 0.6) == "reproduced"  # inside the interval
+    assert decide_status(0.2, 100, 0.4, 0.6) == "reproduced"  # below it
+    assert decide_status(0.6, 100, 0.4, 0.6) == "reproduced"  # on the upper bound
+    assert decide_status(0.9, 100, 0.4, 0.6) == "not reproduced"
+    assert decide_status(None, 4, 0.0, 0.49) == "reproduced"  # transfer: nothing claimed
 
 
 def test_claims_and_names() -> None:

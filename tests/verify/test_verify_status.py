@@ -6,10 +6,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from agentrxiv.archive.checks import verification_from_marks
+from agentrxiv.bench import get_benchmark
 from agentrxiv.errors import AgentrxivError, NotFoundError
-from agentrxiv.lab.config import SandboxConfig
 from agentrxiv.llm.errors import UnreachableError
 from agentrxiv.llm.scripted import register_script, unregister_script
+from agentrxiv.sandbox import SandboxConfig
 from agentrxiv.verify import VerificationRefused, VerifyOptions, content_hash, verify_paper
 
 from .conftest import (
@@ -18,7 +20,7 @@ from .conftest import (
     HONEST,
     IMPORT_ERROR,
     NOT_CALLABLE,
-    RAISES_SOMETIMES,
+    RAISES_ON_DIGIT,
     Labs,
     make_labs,
     publish,
@@ -26,6 +28,7 @@ from .conftest import (
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 LIMIT = 12
+CODE = {"technique.py": HONEST}
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +89,23 @@ def test_second_run_is_served_from_the_cache(labs: Labs, oracle) -> None:
     assert (second.value, second.baseline_value) == (first.value, first.baseline_value)
 
 
+def digit_in_some_test_problems(limit: int) -> str:
+    """A digit that some, not all, of the first ``limit`` test problems contain: the test
+    split is drawn with this home's random held-out secret, so no fixed digit is sure to."""
+    texts = [p.problem for p in get_benchmark("arith").problems("test", limit)]
+    counts = {digit: sum(digit in text for text in texts) for digit in "0123456789"}
+    return next(digit for digit, count in counts.items() if 0 < count < limit)
+
+
 def test_raising_problems_count_wrong_not_dropped(labs: Labs, oracle) -> None:
-    paper_id = publish(labs.author, RAISES_SOMETIMES, 0.5)
+    digit = digit_in_some_test_problems(LIMIT)
+    expected = sum(digit in p.problem for p in get_benchmark("arith").problems("test", LIMIT))
+    paper_id = publish(labs.author, RAISES_ON_DIGIT.format(digit=digit), 0.5)
     record = verify_paper(labs.verifier, paper_id, limit=LIMIT, post=False)
-    raised = record.details["technique_errors"]
-    assert record.status != "failed" and raised > 0
-    assert record.n == LIMIT and record.value == pytest.approx((LIMIT - raised) / LIMIT)
-    assert "cannot handle sevens" in record.details["errors"][0]
+    assert record.status != "failed"
+    assert record.details["technique_errors"] == expected
+    assert record.n == LIMIT and record.value == pytest.approx((LIMIT - expected) / LIMIT)
+    assert f"cannot handle the digit {digit}" in record.details["errors"][0]
 
 
 @pytest.mark.parametrize(
@@ -149,22 +162,30 @@ def test_refusals_post_nothing(labs: Labs, oracle) -> None:
 
 def test_leaderboard_ranks_by_verified_value(labs: Labs, oracle) -> None:
     board = labs.author.leaderboard("arith")
-    ranked = [
-        e.verified_value is not None and e.verification_status != "failed" for e in board.entries
-    ]
-    assert any(ranked), "earlier tests verified papers on arith"
+    # Papers of this module share their text and often their code: near-duplicates are
+    # grouped under the earliest; techniques answering without the model are ranked last.
+    shown = {e.paper_id for e in board.entries} | {
+        d for e in board.entries for d in e.near_duplicates
+    }
+    assert len(shown) > len(board.entries), "earlier tests published near-duplicates"
+    marked = [e.model_use_note is not None for e in board.entries]
+    assert marked == sorted(marked)  # marked entries last
+    entries = [e for e in board.entries if not e.model_use_note]
+    ranked = [e.verified_value is not None and e.verification_status != "failed" for e in entries]
     assert ranked == sorted(ranked, reverse=True)  # verified papers first
-    values = [e.verified_value for e, ok in zip(board.entries, ranked, strict=True) if ok]
+    values = [e.verified_value for e, ok in zip(entries, ranked, strict=True) if ok]
     assert values == sorted(values, reverse=True)
-    top = board.entries[0]
-    assert top.claimed_value is not None and top.verified_n is not None
+    assert board.entries[0].claimed_value is not None
     page = httpx.get(f"{labs.author.base_url}/leaderboard/arith", timeout=30).text
-    assert "Verified" in page
+    assert "Verified" in page and "near-duplicates grouped here" in page
 
 
 def test_verification_api_refuses_bad_requests(labs: Labs, oracle) -> None:
     paper_id = publish(labs.author, HONEST, 0.9)
-    body = {"benchmark": "arith", "status": "reproduced", "n": 3, "value": 0.5}
+    record = verification_from_marks(
+        [True, True, False], [True, False, False], benchmark="arith", code_files=CODE
+    )
+    body = record.model_dump(mode="json")
     url = f"{labs.author.base_url}/api/v1/papers"
     headers = labs.verifier._http.headers
     assert httpx.post(f"{url}/{paper_id}/verifications", json=body, timeout=60).status_code == 401
@@ -183,4 +204,4 @@ def test_verification_api_refuses_bad_requests(labs: Labs, oracle) -> None:
     gone = httpx.post(f"{url}/{paper_id}/verifications", json=body, headers=headers, timeout=60)
     assert gone.status_code == 409
     listed = httpx.get(f"{url}/{paper_id}/verifications", timeout=60).json()
-    assert [v["status"] for v in listed] == ["reproduced"]
+    assert [v["status"] for v in listed] == ["inconclusive"]  # 3 problems decide nothing

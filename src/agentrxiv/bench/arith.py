@@ -1,9 +1,11 @@
 """``arith``: a synthetic arithmetic benchmark generated in code from a seed (no files).
 
 Settings: ``digits`` per operand, ``operands`` per expression, ``operation`` (``add``,
-``sub``, ``mul`` or ``mixed`` = + and -), ``dev_size`` and ``test_size``. The test split is
-drawn first, then dev, skipping every expression already drawn, and both skip the reserved
-few-shot examples, so the three sets are disjoint by construction. Answers are integers.
+``sub``, ``mul`` or ``mixed`` = + and -), ``dev_size`` and ``test_size``. The reserved few-shot
+examples and the dev split come from the public seed; the test split from the seed and the
+held-out secret (``bench.heldout``), which the lab's sandbox never sees: code that knows the
+seed can regenerate dev but not the test problems. Test skips every expression of the
+examples and of dev, so the three sets are disjoint by construction. Answers are integers.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from agentrxiv.bench.base import Benchmark
+from agentrxiv.bench.base import Benchmark, check_split
+from agentrxiv.bench.heldout import heldout_secret
 from agentrxiv.bench.math500 import Problem
 from agentrxiv.errors import ConfigError
 
@@ -106,19 +109,26 @@ def _problem(expression: Expression, s: ArithSettings) -> Problem:
     )
 
 
-def generate(settings: ArithSettings, seed: int) -> dict[str, list[Problem]]:
-    """The reserved few-shot examples and the test and dev splits, from ``seed``."""
+def generate(
+    settings: ArithSettings, seed: int, secret: str | None = None
+) -> dict[str, list[Problem]]:
+    """The reserved few-shot examples and the dev split from ``seed``; with ``secret`` (the
+    held-out secret) also the test split, else none."""
     needed = settings.dev_size + settings.test_size + FEW_SHOT_RESERVED
     if needed > _space_size(settings) // 2:
         raise ConfigError(
             f"arith: {needed} problems asked but {settings.digits}-digit operands give only "
             f"{_space_size(settings)} expressions; use more digits or smaller sizes"
         )
-    rng = random.Random(f"arith:{seed}:{sorted(asdict_settings(settings).items())}")
+    public = f"arith:{seed}:{sorted(asdict_settings(settings).items())}"
+    rng = random.Random(public)
     taken: set[str] = set()
     examples = _draw(rng, settings, FEW_SHOT_RESERVED, taken)
-    test = _draw(rng, settings, settings.test_size, taken)
     dev = _draw(rng, settings, settings.dev_size, taken)
+    test: list[Expression] = []
+    if secret is not None:
+        held_out = random.Random(f"{public}:test:{secret}")
+        test = _draw(held_out, settings, settings.test_size, taken)
     return {
         "examples": [_problem(e, settings) for e in examples],
         "test": [_problem(e, settings) for e in test],
@@ -148,9 +158,21 @@ class ArithBenchmark(Benchmark):
         self._examples: list[Problem] = []
 
     def _make_splits(self) -> dict[str, list[Problem]]:
-        generated = generate(self.settings, self.seed)
+        generated = generate(self.settings, self.seed)  # public: examples and dev only
         self._examples = generated["examples"]
-        return {"dev": generated["dev"], "test": generated["test"]}
+        return {"dev": generated["dev"], "test": []}
+
+    def problems(self, split: str = "all", limit: int | None = None) -> list[Problem]:
+        """As ``Benchmark.problems``; the test split is drawn (with the held-out secret)
+        only when it is asked for, so dev needs no secret."""
+        splits = self._all_splits()
+        if check_split(split) != "dev" and not splits["test"]:
+            splits["test"] = generate(self.settings, self.seed, heldout_secret())["test"]
+        return super().problems(split, limit)
+
+    def sizes(self) -> dict[str, int]:
+        """Split sizes from the settings (drawing nothing)."""
+        return {"dev": self.settings.dev_size, "test": self.settings.test_size}
 
     def few_shot_examples(self, k: int = 3) -> list[Problem]:
         """Reserved generated examples, in neither split."""

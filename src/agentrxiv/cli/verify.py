@@ -72,8 +72,10 @@ def _print_record(record: Any) -> None:
         f"sha256 {record.content_hash[:12]}"
     )
     if record.id is not None:
-        self_note = " (self-verification: not independent)" if record.self_verification else ""
-        console.print(f"  posted as verification {record.id} by {record.verifier}{self_note}")
+        standing = record.standing or ("self" if record.self_verification else "")
+        counted = "" if standing in ("archive", "independent") else ": not counted by default"
+        note = f" (standing {standing}{counted})" if standing else ""
+        console.print(f"  posted as verification {record.id} by {record.verifier}{note}")
 
 
 @app.command()
@@ -90,7 +92,7 @@ def verify(
 ) -> None:
     """Re-run PAPER_ID's technique on the held-out split, compare with the claim, post it."""
     _quiet_library_logs()
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
     from agentrxiv.verify import verify_paper
 
     write_token = None if no_post else _token(token)
@@ -140,7 +142,7 @@ def bench_transfer(
     """PAPER_ID's technique vs zero-shot on other benchmarks and models: a table with
     accuracies and paired differences (Markdown + JSON)."""
     _quiet_library_logs()
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
     from agentrxiv.verify import transfer, write_tables
 
     names, specs = _split_list(benchmarks, "benchmarks"), _split_list(models, "models")

@@ -10,6 +10,7 @@ domains only through their public functions (``ArchiveClient``, ``get_benchmark`
 ``evaluate``, ``SandboxRunner``, ``get_model``).
 """
 
+from agentrxiv.stats import mcnemar_exact, newcombe_paired, paired_table
 from agentrxiv.verify.core import (
     VerificationRecord,
     VerificationRefused,
@@ -18,7 +19,6 @@ from agentrxiv.verify.core import (
     decide_status,
     verify_paper,
 )
-from agentrxiv.verify.stats import mcnemar_exact, newcombe_paired, paired_table
 from agentrxiv.verify.transfer import markdown_table, transfer, write_tables
 
 __all__ = [

@@ -9,7 +9,6 @@ grader (a problem whose ``solve`` raised counts wrong); compute the statistics; 
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import tempfile
@@ -20,24 +19,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentrxiv.archive.client import ArchiveClient
-from agentrxiv.archive.schemas import PaperPublic, ResultPublic, VerificationCreate
+from agentrxiv.archive.checks import (
+    canonical_benchmark,
+    content_hash,
+    marks_details,
+    statistics_of,
+)
+from agentrxiv.archive.schemas import PaperPublic, VerificationCreate
 from agentrxiv.bench.math500 import Problem
 from agentrxiv.bench.registry import Benchmark, get_benchmark
 from agentrxiv.bench.runner import EvaluationStopped, evaluate
 from agentrxiv.bench.techniques import resolve_technique
+from agentrxiv.client import ArchiveClient
 from agentrxiv.config import get_settings
 from agentrxiv.errors import AgentrxivError, ConfigError
-from agentrxiv.lab.config import SandboxConfig
 from agentrxiv.llm.base import ChatModel, ChatRequest, ChatResult
 from agentrxiv.llm.registry import get_model
+from agentrxiv.sandbox import SandboxConfig
+from agentrxiv.stats import as_fraction, decide_status, headline_result
 from agentrxiv.verify.sandboxed import SandboxedRun, run_technique
-from agentrxiv.verify.stats import mcnemar_exact, newcombe_paired, paired_table, wilson_interval
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-DELTA_METHOD = "newcombe-paired (method 10, Newcombe 1998)"
 MAX_ERRORS_KEPT = 20
 
 
@@ -51,6 +55,7 @@ class VerificationRecord(VerificationCreate):
     paper_id: str
     verifier: str = ""
     self_verification: bool | None = None
+    standing: str | None = None  # decided by the server once posted
     id: int | None = None
 
     def to_create(self) -> VerificationCreate:
@@ -68,10 +73,13 @@ class CountingModel(ChatModel):
         self.cost_usd: float | None = 0.0
         self.calls = 0
         self.cached = 0
+        self.requests = 0  # every call asked, answered or not
         self._lock = threading.Lock()
 
     def complete(self, request: ChatRequest) -> ChatResult:
         """One call through the wrapped model, counted."""
+        with self._lock:
+            self.requests += 1
         result = self.inner.complete(request)
         with self._lock:
             self.tokens += result.usage.total_tokens
@@ -93,6 +101,7 @@ class CountingModel(ChatModel):
                 "cost_usd": self.cost_usd,
                 "model_calls": self.calls,
                 "cached_calls": self.cached,
+                "model_requests": self.requests,
             }
 
 
@@ -106,43 +115,12 @@ class Claim:
     value: float | None
 
 
-def content_hash(files: dict[str, str]) -> str:
-    """sha256 over the paper's code files: each path and content, sorted by path, each
-    followed by a NUL byte."""
-    digest = hashlib.sha256()
-    for path in sorted(files):
-        digest.update(path.encode("utf-8") + b"\0" + files[path].encode("utf-8") + b"\0")
-    return digest.hexdigest()
-
-
-def canonical_benchmark(name: str) -> str:
-    """The registry name of a benchmark as papers write it (``MATH-500`` -> ``math500``)."""
-    lowered = name.strip().lower()
-    return "math500" if lowered.replace("-", "").replace("_", "") == "math500" else lowered
-
-
-def as_fraction(value: float | None) -> float | None:
-    """A claimed accuracy as a fraction: values in (1, 100] are read as percentages."""
-    if value is None:
-        return None
-    return value / 100 if 1 < value <= 100 else value
-
-
 def read_claim(paper: PaperPublic) -> Claim | None:
-    """The paper's headline claim: its first accuracy result (else its first result)."""
-    results: list[ResultPublic] = list(paper.results)
-    if not results:
+    """The paper's headline claim, by the archive's one rule (``stats.headline_result``)."""
+    chosen = headline_result(list(paper.results))
+    if chosen is None:
         return None
-    claims = [r for r in results if not r.metric.lower().startswith("baseline")] or results
-    chosen = next((r for r in claims if r.metric.lower() == "accuracy"), claims[0])
     return Claim(chosen.benchmark, chosen.split, chosen.model, as_fraction(chosen.value))
-
-
-def decide_status(claimed: float | None, ci_high: float) -> str:
-    """``reproduced`` when the claim is inside the verified interval or below it."""
-    if claimed is None or claimed <= ci_high + 1e-12:
-        return "reproduced"
-    return "not reproduced"
 
 
 @dataclass
@@ -156,6 +134,9 @@ class VerifyOptions:
     concurrency: int = 4
     progress: Progress | None = None
     kind: str = "claim"
+    # In-flight calls to the model's endpoint, shared by every verification in this process
+    # (default ``concurrency``); ``verifier run --concurrency N`` sets N x ``concurrency``.
+    endpoint_concurrency: int | None = None
 
 
 def _limits(options: VerifyOptions) -> SandboxConfig:
@@ -223,27 +204,21 @@ def _technique_marks(
     return marks, errors
 
 
-def _statistics(technique: list[bool], baseline: list[bool]) -> dict[str, Any]:
-    n = len(technique)
-    correct, base_correct = sum(technique), sum(baseline)
-    low, high = wilson_interval(correct, n)
-    base_low, base_high = wilson_interval(base_correct, n)
-    table = paired_table(technique, baseline)
-    delta, delta_low, delta_high = newcombe_paired(table)
-    return {
-        "n": n,
-        "value": correct / n,
-        "ci_low": low,
-        "ci_high": high,
-        "baseline_value": base_correct / n,
-        "baseline_low": base_low,
-        "baseline_high": base_high,
-        "delta": delta,
-        "delta_low": delta_low,
-        "delta_high": delta_high,
-        "mcnemar_p": mcnemar_exact(table),
-        "delta_method": DELTA_METHOD,
-    }
+def no_model_use(problems: list[Problem], run: SandboxedRun, gateway_calls: int) -> tuple[int, str]:
+    """How many answered problems the technique solved without calling the target model,
+    and a note when the driver's per-problem counts exceed the calls the gateway saw (then
+    no count is believed and every answered problem counts as answered without the model)."""
+    answered = [p.unique_id for p in problems if run.outputs.get(p.unique_id) is not None]
+    counts = {uid: max(0, run.model_calls.get(uid, 0)) for uid in answered}
+    counted = sum(counts.values())
+    if counted > gateway_calls:
+        return len(answered), f"driver counted {counted} model calls, the gateway {gateway_calls}"
+    return sum(1 for uid in answered if counts[uid] == 0), ""
+
+
+def model_use_note(no_model: int, n: int) -> str:
+    """The mark of a technique that answered problems without calling the model."""
+    return f"no model use on {no_model} of {n} problems" if no_model else ""
 
 
 def _failed(record: dict[str, Any], reason: str) -> VerificationRecord:
@@ -268,6 +243,7 @@ def evaluate_technique(
     if not file or not function or file not in paper.code_files:
         return _failed(base, f"technique {technique!r} is not one of the paper's code files")
     baseline = run_baseline(bench, problems, model, options)
+    requests_before = model.snapshot()["model_requests"]
     runs_dir = Path(tempfile.mkdtemp(prefix="agentrxiv-verify-"))
     try:
         if options.progress is not None:
@@ -293,15 +269,25 @@ def evaluate_technique(
     if run.failure is not None:
         return _failed(base, run.failure)
     marks, errors = _technique_marks(bench, problems, run)
-    base.update(_statistics(marks, [ok for ok, _ in baseline]))
+    baseline_marks = [ok for ok, _ in baseline]
+    base.update(statistics_of(marks, baseline_marks))
+    no_model, inconsistent = no_model_use(problems, run, usage["model_requests"] - requests_before)
+    base["no_model_use"] = no_model
+    base["details"].update(
+        model_calls_per_problem=[run.model_calls.get(p.unique_id, 0) for p in problems],
+        model_use=model_use_note(no_model, len(problems)) or "the model on every answer",
+    )
+    if inconsistent:
+        base["details"]["model_use_inconsistent"] = inconsistent
     base["details"].update(
         technique_errors=len(errors),
         errors=errors[:MAX_ERRORS_KEPT],
         problems=[p.unique_id for p in problems],
-        technique_correct="".join("1" if m else "0" for m in marks),
-        baseline_correct="".join("1" if ok else "0" for ok, _ in baseline),
+        **marks_details(marks, baseline_marks),
     )
-    status = decide_status(base.get("claimed_value"), base["ci_high"])
+    status = decide_status(
+        base.get("claimed_value"), n=base["n"], ci_low=base["ci_low"], ci_high=base["ci_high"]
+    )
     return VerificationRecord(**base, status=status)
 
 
@@ -342,7 +328,8 @@ def verify_paper(
     if not spec:
         raise ConfigError(f"paper {paper.id} names no target model", hint="pass --model SPEC")
     bench, problems = load_problems(target, options)
-    counted = CountingModel(get_model(spec, cache=True, max_concurrency=options.concurrency))
+    in_flight = options.endpoint_concurrency or options.concurrency
+    counted = CountingModel(get_model(spec, cache=True, max_concurrency=in_flight))
     base: dict[str, Any] = {
         "paper_id": paper.id,
         "version": paper.version,
@@ -353,11 +340,17 @@ def verify_paper(
         "technique": paper.technique or "",
         "claimed_value": claim.value if claim and on_claim else None,
         "content_hash": content_hash(paper.code_files),
-        "details": {"benchmark": bench.info(), "claimed_split": claim.split if claim else ""},
+        "details": {
+            "benchmark": bench.info(),
+            "claimed_split": claim.split if claim else "",
+            # Selection on dev: how many variants the claim was chosen from (None: unknown).
+            "variants_tried": paper.variants_tried,
+        },
     }
     record = evaluate_technique(paper, paper.technique, bench, problems, counted, options, base)
     if post:
         stored = client.post_verification(paper.id, record.to_create())
         record.id, record.verifier = stored.id, stored.verifier
         record.self_verification = stored.self_verification
+        record.standing = stored.standing
     return record

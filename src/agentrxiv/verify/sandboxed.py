@@ -1,8 +1,9 @@
-"""Runs a paper's technique in the lab's sandbox: a small driver program (``DRIVER``) is
-given the technique's code files and the problem texts (never the gold answers), imports the
-technique file, calls ``solve(problem, model)`` for each problem with the target model
-reached through the model gateway, and writes the answers to ``answers.json``. Grading
-happens outside, in the verifier's process. Untrusted code never runs in this process."""
+"""Runs a paper's technique in the sandbox (the one the lab uses): a small driver program
+(``DRIVER``) is given the technique's code files and the problem texts (never the gold
+answers), imports the technique file, calls ``solve(problem, model)`` for each problem with
+the target model reached through the model gateway, and writes the answers to
+``answers.json`` with the number of model calls each problem made. Grading happens outside,
+in the verifier's process. Untrusted code never runs in this process."""
 
 from __future__ import annotations
 
@@ -13,9 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from agentrxiv.bench.math500 import Problem
-from agentrxiv.lab.config import SandboxConfig
-from agentrxiv.lab.runner import SandboxRunner
 from agentrxiv.llm.base import ChatModel
+from agentrxiv.sandbox import SandboxConfig, SandboxRunner
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +58,29 @@ if not callable(solve):
     write({"fatal": "%s defines no callable %r" % (PAYLOAD["file"], PAYLOAD["function"])})
     sys.exit(0)
 
-from agentrxiv.lab.experiment_api import target_model
+import threading
+from agentrxiv.sandbox.experiment_api import target_model
 
 model = target_model()
+current = threading.local()
+calls = {}
+inner_complete = model.complete
+
+
+def counted_complete(request, *args, **kwargs):
+    # Calls per problem (the thread's current problem); the verifier checks their sum
+    # against the calls it saw at the gateway, so inflating them only hides them all.
+    problem_id = getattr(current, "problem", None)
+    if problem_id is not None:
+        calls[problem_id] = calls.get(problem_id, 0) + 1
+    return inner_complete(request, *args, **kwargs)
+
+
+model.complete = counted_complete
 
 
 def attempt(problem):
+    current.problem = problem["id"]
     try:
         out = solve(problem["text"], model)
         if not isinstance(out, str):
@@ -72,10 +89,18 @@ def attempt(problem):
         return {"id": problem["id"], "output": out, "error": None}
     except Exception as exc:
         return {"id": problem["id"], "output": None, "error": "%s: %s" % (type(exc).__name__, exc)}
+    finally:
+        current.problem = None
+
+
+def attempt_counted(problem):
+    answer = attempt(problem)
+    answer["model_calls"] = calls.get(problem["id"], 0)
+    return answer
 
 
 with ThreadPoolExecutor(max_workers=PAYLOAD["concurrency"]) as pool:
-    answers = list(pool.map(attempt, PAYLOAD["problems"]))
+    answers = list(pool.map(attempt_counted, PAYLOAD["problems"]))
 write({"answers": answers})
 """
 
@@ -86,6 +111,9 @@ class SandboxedRun:
 
     outputs: dict[str, str | None] = field(default_factory=dict)
     errors: dict[str, str | None] = field(default_factory=dict)
+    # Calls to the target model per problem, as the driver counted them (checked by the
+    # caller against the gateway's own count).
+    model_calls: dict[str, int] = field(default_factory=dict)
     failure: str | None = None
     isolation: str = ""
 
@@ -144,6 +172,8 @@ def run_technique(
         if isinstance(item, dict) and isinstance(item.get("id"), str):
             outcome.outputs[item["id"]] = item.get("output")
             outcome.errors[item["id"]] = item.get("error")
+            calls = item.get("model_calls")
+            outcome.model_calls[item["id"]] = calls if isinstance(calls, int) else 0
     missing = [p.unique_id for p in problems if p.unique_id not in outcome.outputs]
     if missing:
         outcome.failure = f"the technique gave no answer for {len(missing)} problems"

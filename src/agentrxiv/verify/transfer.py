@@ -9,7 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.client import ArchiveClient
 from agentrxiv.errors import AgentrxivError
 from agentrxiv.verify.core import VerificationRecord, VerifyOptions, verify_paper
 
