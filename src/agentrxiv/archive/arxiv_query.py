@@ -28,7 +28,7 @@ import pyparsing as pp
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-from agentrxiv.archive.ids import PAPER_REF_RE
+from agentrxiv.archive.id_format import PAPER_REF_RE
 from agentrxiv.archive.tables import Paper, PaperVersion
 from agentrxiv.errors import ArchiveError
 

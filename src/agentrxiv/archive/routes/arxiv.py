@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive import repository
+from agentrxiv.archive import reads
 from agentrxiv.archive.arxiv_query import (
     ArxivQueryError,
     parse_paper_ref,
@@ -201,6 +201,6 @@ def arxiv_api_query(
 def paper_pdf(ref: str, session: SessionDep) -> Response:
     """The stored PDF of ``YYMM.NNNNN`` (latest version) or ``YYMM.NNNNNvN``; 404 if none."""
     ref = ref.removesuffix(".pdf")
-    pdf = repository.get_pdf(session, ref)
+    pdf = reads.get_pdf(session, ref)
     headers = {"Content-Disposition": f'inline; filename="{ref}.pdf"'}
     return Response(pdf, media_type="application/pdf", headers=headers)

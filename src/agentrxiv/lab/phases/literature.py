@@ -1,10 +1,10 @@
-"""Phase 1, literature review: the PhD agent searches the archive (keyword, semantic, hybrid,
-filters, aggregates), reads papers and adds the ones it builds on, with notes."""
+"""Phase 1, literature review: the PhD agent searches its literature sources (the AgentRxiv
+archive: keyword, semantic, hybrid, filters, aggregates; arXiv: any arXiv-API endpoint),
+reads summaries and full texts, and adds the papers it builds on, with notes and source."""
 
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from agentrxiv.errors import ArchiveError
@@ -15,16 +15,18 @@ from agentrxiv.lab.actions import (
     FinishReview,
     LiteratureCommand,
     ReadPaper,
+    ReadSummary,
     SearchArchive,
 )
 from agentrxiv.lab.checkpoint import AddedPaper, LabState, LiteratureState
-from agentrxiv.lab.config import LabConfig
 from agentrxiv.lab.runtime import LabRuntime
+from agentrxiv.lab.sources import LiteratureHit, SourceRefused, SourceUnavailable
+from agentrxiv.lab.sources.archive import verification_note
+from agentrxiv.lab.sources.select import available_sources, source_for
 from agentrxiv.llm.errors import StructuredOutputError
 
-log = logging.getLogger(__name__)
+__all__ = ["verification_note"]  # imported from here by other modules
 READ_CHARS = 4_000
-ABSTRACT_CHARS = 300
 
 
 def reset(state: LabState) -> None:
@@ -37,7 +39,7 @@ def artifact(state: LabState) -> str:
     lit = state.literature
     if lit.skipped_reason:
         return f"Literature review skipped: {lit.skipped_reason}"
-    lines = [f"- {p.paper_id} {p.title}: {p.notes}" for p in lit.papers]
+    lines = [f"- {p.source}:{p.paper_id} {p.title}: {p.notes}" for p in lit.papers]
     return "\n".join(lines) or "No papers added."
 
 
@@ -47,42 +49,52 @@ def describe(state: LabState) -> str:
     if not papers:
         return "(none)"
     return "\n".join(
-        f"- [{p.paper_id}] {p.title}: {p.summary[:200]} Notes: {p.notes}" for p in papers
+        f"- [{p.source}:{p.paper_id}] {p.title}: {p.summary[:200]} Notes: {p.notes}" for p in papers
     )
 
 
-def access_filters(config: LabConfig) -> dict[str, str]:
-    """Search filters enforcing the campaign's archive access mode on the server."""
-    filters: dict[str, str] = {}
-    if config.campaign_id:
-        filters["campaign"] = config.campaign_id
-    if config.archive_access == "own":
-        filters["lab"] = config.archive_lab or config.lab_name
-    return filters
+def _unreachable(rt: LabRuntime, exc: SourceUnavailable) -> str:
+    """Record the outage once (for ``summary.md``) and tell the agent to go on without it."""
+    if exc.message not in rt.state.literature.source_errors:
+        rt.state.literature.source_errors.append(exc.message)
+    return f"{exc.message} -- continue with the other sources and what you have."
 
 
-def _check_access(rt: LabRuntime, paper: Any) -> None:
-    """Refuse reading a paper (by id) that the access mode's search would not show."""
-    config = rt.config
-    if config.campaign_id and getattr(paper, "campaign_id", None) != config.campaign_id:
-        raise ArchiveError(f"{paper.id} is not a paper of this campaign", status=403)
-    own = config.archive_lab or config.lab_name
-    if config.archive_access == "own" and paper.lab != own:
-        raise ArchiveError(f"{paper.id} is another lab's paper (archive access: own)", status=403)
+def _seen(rt: LabRuntime, hit: LiteratureHit) -> None:
+    """Remember a paper shown to the agent: archive papers by id (as checkpoints always
+    had them), arXiv papers as ``arxiv:id`` (only those may be added)."""
+    key = hit.paper_id if hit.source == "agentrxiv" else hit.key
+    rt.state.literature.seen[key] = hit.title
 
 
-def _search(rt: LabRuntime, query: str, mode: str, benchmark: str | None) -> str:
-    filters = {"benchmark": benchmark} if benchmark else {}
-    filters.update(access_filters(rt.config))
-    found = rt.archive.search(query, mode=mode, k=rt.config.papers_to_retrieve, **filters)
-    if not found.items:
-        return f"search {query!r} ({mode}): no papers."
-    lines = [f"search {query!r} ({mode}), {found.total} matched:"]
-    for hit in found.items:
-        rt.state.literature.seen[hit.id] = hit.title
-        note = verification_note(hit)
-        lines.append(f"- {hit.id} | {hit.title}{note} | {hit.abstract[:ABSTRACT_CHARS]}")
-    return "\n".join(lines)
+def _lines(rt: LabRuntime, hits: list[LiteratureHit]) -> list[str]:
+    out = []
+    for hit in hits:
+        _seen(rt, hit)
+        out.append(f"- {hit.key} | {hit.title}{hit.note} | {hit.summary}")
+    return out
+
+
+def _search(rt: LabRuntime, action: SearchArchive) -> str:
+    names = ["agentrxiv", "arxiv"] if action.source == "both" else [action.source]
+    parts = []
+    for name in names:
+        try:
+            source = source_for(rt, name)
+            options = {"mode": action.mode, "benchmark": action.benchmark or ""}
+            hits = source.search(action.query, rt.config.papers_to_retrieve, **options)
+        except SourceRefused as exc:
+            parts.append(f"search {action.query!r} in {name}: {exc.message}")
+            continue
+        except SourceUnavailable as exc:
+            parts.append(_unreachable(rt, exc))
+            continue
+        head = f"search {action.query!r} in {name}"
+        if name == "agentrxiv":
+            head += f" ({action.mode})"
+        parts.append(f"{head}: no papers." if not hits else f"{head}, {len(hits)} shown:")
+        parts += _lines(rt, hits)
+    return "\n".join(parts)
 
 
 def _aggregate(rt: LabRuntime, kind: str) -> str:
@@ -93,104 +105,100 @@ def _aggregate(rt: LabRuntime, kind: str) -> str:
     return f"aggregate {kind}: {json.dumps(payload)[:READ_CHARS]}"
 
 
-def _read(rt: LabRuntime, paper_id: str) -> str:
-    paper = rt.archive.get(paper_id)
-    _check_access(rt, paper)
-    rt.state.literature.seen[paper.id] = paper.title
-    results = ", ".join(f"{r.benchmark} {r.metric}={r.value} (n={r.n})" for r in paper.results)
-    text = (
-        f"{paper.id} | {paper.title}{verification_note(paper)}\nResults: {results or 'none'}\n"
-        f"{paper.abstract}\n{paper.body}"
-    )
-    return text[:READ_CHARS]
+def _summary(rt: LabRuntime, action: ReadSummary) -> str:
+    hit = source_for(rt, action.source).summary(action.paper_id)
+    _seen(rt, hit)
+    return f"summary of {hit.key} | {hit.title}{hit.note}\n{hit.url}\n{hit.summary}"
 
 
-def verification_note(paper: Any) -> str:
-    """Claimed vs verified and lineage warnings, as the agents see them."""
-    note = ""
-    status = getattr(paper, "verification_status", None)
-    if status:
-        verified = getattr(paper, "verified_value", None)
-        shown = "n/a" if verified is None else f"{verified:.3f}"
-        note += f" [verification: {status}, verified {shown}]"
-    for warning in getattr(paper, "warnings", None) or []:
-        note += f" [WARNING: {warning.message}]"
-    return note
+def _read(rt: LabRuntime, action: ReadPaper) -> str:
+    source = source_for(rt, action.source)
+    hit = source.summary(action.paper_id)
+    _seen(rt, hit)
+    return f"full text of {hit.key} | {hit.title}\n{source.full_text(action.paper_id)}"
 
 
-def _add(rt: LabRuntime, action: AddPaper) -> str:
+def add_paper(rt: LabRuntime, action: AddPaper) -> str:
+    """Add a paper that resolves: an archive paper this lab may see, or an arXiv paper a
+    search returned (an id nobody showed the agent is refused, so none is invented)."""
     lit = rt.state.literature
-    if any(p.paper_id == action.paper_id for p in lit.papers):
-        return f"{action.paper_id} is already in the review."
-    paper = rt.archive.get(action.paper_id)
-    _check_access(rt, paper)
+    key = f"{action.source}:{action.paper_id}"
+    if any(f"{p.source}:{p.paper_id}" == key for p in lit.papers):
+        return f"{key} is already in the review."
+    if action.source == "arxiv" and key not in lit.seen:
+        return f"{key} was not returned by any search: search arXiv first, then add it."
+    hit = source_for(rt, action.source).summary(action.paper_id)
+    summary = (hit.note.strip() + " " + hit.summary).strip()[:500]
     lit.papers.append(
         AddedPaper(
-            paper_id=paper.id,
-            title=paper.title,
-            summary=(verification_note(paper).strip() + " " + paper.abstract).strip()[:500],
+            paper_id=hit.paper_id,
+            title=hit.title,
+            summary=summary,
             notes=action.notes,
+            source=hit.source,
+            url=hit.url,
         )
     )
-    return f"added {paper.id} ({len(lit.papers)} of {rt.config.papers_to_review})."
+    return f"added {key} ({len(lit.papers)} of {rt.config.papers_to_review})."
 
 
-def execute(rt: LabRuntime, command: LiteratureCommand) -> str:
+def execute(rt: LabRuntime, command: Any) -> str:
     """Carry out one command and return what the agent observes."""
     action = command.action
+    if isinstance(action, FinishReview):
+        rt.state.literature.done = True
+        return "finished."
     try:
         if isinstance(action, SearchArchive):
-            return _search(rt, action.query, action.mode, action.benchmark)
+            return _search(rt, action)
         if isinstance(action, AggregateArchive):
             return _aggregate(rt, action.kind)
+        if isinstance(action, ReadSummary):
+            return _summary(rt, action)
         if isinstance(action, ReadPaper):
-            return _read(rt, action.paper_id)
-        if isinstance(action, AddPaper):
-            return _add(rt, action)
+            return _read(rt, action)
+        assert isinstance(action, AddPaper)
+        return add_paper(rt, action)
+    except SourceUnavailable as exc:
+        return _unreachable(rt, exc)
+    except SourceRefused as exc:
+        return f"{getattr(action, 'source', 'agentrxiv')} error: {exc.message}"
     except ArchiveError as exc:
         return f"archive error: {exc.message}"
-    assert isinstance(action, FinishReview)
-    rt.state.literature.done = True
-    return "finished."
-
-
-def arxiv_overview(topic: str, k: int) -> str:
-    """arXiv results for the topic, or why arXiv was skipped (no network, no package)."""
-    try:
-        import arxiv
-
-        search = arxiv.Search(query=topic, max_results=k)
-        results = list(arxiv.Client(num_retries=1, delay_seconds=1).results(search))
-    except Exception as exc:  # noqa: BLE001 - offline or rate-limited: skip cleanly
-        log.info("arXiv search skipped: %s", exc)
-        return f"arXiv: skipped ({type(exc).__name__})."
-    return "arXiv:\n" + "\n".join(f"- {r.title} ({r.entry_id})" for r in results)
 
 
 def overview(rt: LabRuntime) -> str:
-    """What the agent sees first: a topic search and the best result per benchmark."""
-    parts = []
-    for label, fetch in (
-        ("search", lambda: _search(rt, rt.config.topic, "hybrid", None)),
-        ("aggregate", lambda: _aggregate(rt, "best-per-benchmark")),
-    ):
+    """What the agent sees first: a topic search in every source and the best result per
+    benchmark."""
+    names = available_sources(rt)
+    parts = [f"Sources: {', '.join(names)}."]
+    for name in names:
+        parts.append(_search(rt, SearchArchive(query=rt.config.topic[:300], source=name)))
+    if "agentrxiv" in names:
         try:
-            parts.append(fetch())
+            parts.append(_aggregate(rt, "best-per-benchmark"))
         except ArchiveError as exc:
-            parts.append(f"{label} unavailable: {exc.message}")
-    if rt.config.arxiv:
-        parts.append(arxiv_overview(rt.config.topic, rt.config.papers_to_retrieve))
+            parts.append(f"aggregate unavailable: {exc.message}")
     return "\n".join(parts)
+
+
+def _skip_reason(rt: LabRuntime) -> str:
+    config = rt.config
+    if available_sources(rt):
+        return ""
+    if "agentrxiv" in config.literature_sources and rt.archive is None:
+        return "no archive server configured"
+    if config.archive_access == "none":
+        return "archive access is 'none' (isolated lab)"
+    return "no literature source configured"
 
 
 def run(rt: LabRuntime) -> str:
     """Run the review until N papers are added, the agent finishes, or steps run out."""
     lit, config = rt.state.literature, rt.config
-    if rt.archive is None:
-        lit.skipped_reason, lit.done = "no archive server configured", True
-        return lit.skipped_reason
-    if config.archive_access == "none":
-        lit.skipped_reason, lit.done = "archive access is 'none' (isolated lab)", True
+    lit.skipped_reason = _skip_reason(rt)
+    if lit.skipped_reason:
+        lit.done = True
         return lit.skipped_reason
     shown = insights.retrieve_for(rt)  # use_insights: the most relevant insights, for planning
     if config.papers_to_review == 0:
@@ -211,6 +219,7 @@ def run(rt: LabRuntime) -> str:
                 LiteratureCommand,
                 target=config.papers_to_review,
                 added=lit.papers,
+                sources=available_sources(rt),
                 steps_left=config.literature_steps - lit.step,
                 observation=lit.observation,
                 notes=rt.notes("literature"),
@@ -221,4 +230,23 @@ def run(rt: LabRuntime) -> str:
         lit.step += 1
         rt.checkpoint()
     lit.done = True
-    return f"{len(lit.papers)} papers added in {lit.step} steps"
+    return f"{len(lit.papers)} papers added in {lit.step} steps" + unreachable_note(lit)
+
+
+def unreachable_note(lit: LiteratureState) -> str:
+    """`` (unreachable: ...)`` when a source could not be reached, else nothing."""
+    return f" (unreachable: {'; '.join(lit.source_errors)})" if lit.source_errors else ""
+
+
+def summary_lines(state: LabState) -> list[str]:
+    """Lines for ``summary.md``: papers per source, remote requests, unreachable sources."""
+    lit = state.literature
+    if lit.skipped_reason or not (lit.papers or lit.source_errors or lit.remote_requests):
+        return []
+    counts: dict[str, int] = {}
+    for paper in lit.papers:
+        counts[paper.source] = counts.get(paper.source, 0) + 1
+    added = ", ".join(f"{n} from {s}" for s, n in counts.items()) or "none"
+    lines = [f"- papers added: {added}", f"- remote source requests: {lit.remote_requests}"]
+    lines += [f"- literature source unreachable: {error}" for error in lit.source_errors]
+    return ["", "## Literature", "", *lines]
