@@ -247,3 +247,67 @@ def test_api_docs_render_offline(browser: Any, sqlite_server: Any, path: str, re
     # "powered by" logo from its CDN (an image: the page works without it).
     assert refused == []
     assert all("img-src" in v and "redoc.ly" in v for v in violations), violations
+
+
+@pytest.fixture(scope="module")
+def campaign_site(sqlite_server: Any) -> dict[str, str]:
+    """A campaign with two papers (one built on the other), one verified, and its records."""
+    from agentrxiv.archive.checks import verification_from_marks
+    from agentrxiv.archive.schemas import CampaignCreate, CampaignUpdate, PaperCreate, ResultIn
+    from agentrxiv.client import ArchiveClient
+
+    with ArchiveClient(sqlite_server.url, token=sqlite_server.admin_token) as admin:
+        campaign = admin.create_campaign(
+            CampaignCreate(
+                name="phone-demo", topic=f"Phones {LONG_WORD}", config={"mode": "shared"}
+            )
+        )
+        lab = admin.mint_lab_token(campaign.id, "lab-with-a-rather-long-name-1")
+    ids: list[str] = []
+    with ArchiveClient(sqlite_server.url, token=lab.token) as client:
+        for title, value in ((f"Worked examples {LONG_WORD}", 0.35), ("Eight shots", 0.41)):
+            paper = PaperCreate(
+                title=title,
+                abstract="a",
+                results=[ResultIn(benchmark="arith", metric="accuracy", value=value, n=30)],
+                campaign_id=campaign.id,
+                builds_on_technique=ids[-1] if ids else None,
+                variants_tried=2,
+            )
+            ids.append(client.submit(paper).id)
+    records = [
+        {"lab": lab.lab, "paper": n + 1, "paper_id": pid, "claimed": claimed, "verified": verified,
+         "verified_n": 200 if verified is not None else None, "finished_at": float(n),
+         "campaign_elapsed_s": 60.0 * (n + 1), "variants_tried": 2}
+        for n, (pid, claimed, verified) in enumerate(
+            zip(ids, (0.35, 0.41), (0.3, None), strict=True)
+        )
+    ]  # fmt: skip
+    with ArchiveClient(sqlite_server.url, token=sqlite_server.admin_token) as admin:
+        admin.update_campaign(campaign.id, CampaignUpdate(records=records))
+    # 60 of 200 right: the server accepts only numbers that follow from per-problem marks.
+    check = verification_from_marks(
+        [True] * 60 + [False] * 140, [True] * 20 + [False] * 180, benchmark="arith",
+        code_files={}, status="not reproduced",
+    )  # fmt: skip
+    with ArchiveClient(sqlite_server.url, token=sqlite_server.new_token("phone-verifier")) as v:
+        v.post_verification(ids[0], check)
+    return {"campaign": campaign.id, "first": ids[0], "second": ids[1]}
+
+
+def test_campaign_pages_fit_a_phone_and_show_verified_values_with_n_and_interval(
+    browser: Any, sqlite_server: Any, campaign_site: Any
+) -> None:
+    page = browser.new_page(viewport=PHONE, device_scale_factor=1)
+    for number, path in enumerate(("/campaigns", f"/campaigns/{campaign_site['campaign']}")):
+        page.goto(sqlite_server.url + path)
+        page.wait_for_load_state("networkidle")
+        width = page.evaluate(
+            "Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+        )
+        page.screenshot(path=str(SHOTS / f"phone-campaign-{number}.png"), full_page=True)
+        assert width <= PHONE["width"], (path, width)
+    verified = page.locator("td.verified").first.inner_text()
+    assert "0.3" in verified and "n=200" in verified and "[0.2407, 0.3668]" in verified, verified
+    assert "not verified" in page.locator("td.verified").nth(1).inner_text()
+    page.close()

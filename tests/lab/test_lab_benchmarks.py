@@ -9,18 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.technique import defined_function
 from agentrxiv.bench.registry import get_benchmark
-from agentrxiv.lab.config import SandboxConfig
+from agentrxiv.client import ArchiveClient
 from agentrxiv.lab.devdata import prepare_dev_data
-from agentrxiv.lab.runner import SandboxRunner
 from agentrxiv.llm.scripted import register_script, unregister_script
+from agentrxiv.sandbox import SandboxConfig, SandboxRunner
 
 SNOOP = r"""
 import json, os, re
 from agentrxiv.bench.registry import get_benchmark
-from agentrxiv.lab.experiment_api import load_problems
+from agentrxiv.sandbox.experiment_api import load_problems
 
 found, readable = set(), 0
 roots = [os.path.dirname(os.path.dirname(os.getcwd())), os.getcwd(), "/tmp"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.client import ArchiveClient
 
 
 def agentrxiv(*args: str, home: Path, timeout: int = 120) -> subprocess.CompletedProcess[str]:
@@ -62,7 +62,14 @@ def test_demo_publishes_a_paper_whose_results_match_the_result_file(tmp_path, is
 
     demo_dir = tmp_path / "demo"
     out = agentrxiv(
-        "demo", "--limit", "3", "--dir", str(demo_dir), home=isolated_home, timeout=1700
+        "demo",
+        "--single",
+        "--limit",
+        "3",
+        "--dir",
+        str(demo_dir),
+        home=isolated_home,
+        timeout=1700,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "Real research needs a real model" in out.stdout.replace("\n", " ")

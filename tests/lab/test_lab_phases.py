@@ -10,11 +10,12 @@ import json
 import pytest
 from rich.console import Console
 
-from agentrxiv.errors import BudgetExceededError
+from agentrxiv.errors import BudgetExceededError, ConfigError
 from agentrxiv.lab.actions import Plan, WriteSection
 from agentrxiv.lab.copilot import Copilot
 from agentrxiv.lab.loop import run_lab
 from agentrxiv.lab.phases import experiments, literature, plan
+from agentrxiv.lab.rendered_sections import measured_variants
 from agentrxiv.lab.runtime import LabPhaseError
 from agentrxiv.llm.base import ChatResult
 from agentrxiv.llm.errors import StructuredOutputError
@@ -28,7 +29,7 @@ PLAN = Plan(
     evaluation="accuracy",
 )
 UNMEASURED = (
-    "from agentrxiv.lab.experiment_api import write_result\n"
+    "from agentrxiv.sandbox.experiment_api import write_result\n"
     "def solve(problem, model):\n    return ''\n"
     "write_result({'benchmark': 'math500', 'metric': 'accuracy', 'value': 1.0, 'n': 4,"
     " 'model': 'x', 'split': 's'})\n"
@@ -168,3 +169,31 @@ def test_copilot_notes_rerun_the_phase_with_the_notes_and_progress_is_shown(labk
     shown = screen.getvalue()
     assert "co-pilot: plan" in shown and "check-work" in shown  # the plan artifact
     assert "agent lab copilot" in shown and "tokens" in shown  # the live progress view
+
+
+def test_sections_left_to_code_cost_no_model_call_and_quote_the_lab(labkit):
+    """``report_written_sections``: the PhD agent writes those; the others are rendered from
+    the plan, the start and the measurements, with no model call."""
+    config = labkit.config(
+        lab_name="rendered",
+        mle_solver_steps=0,
+        paper_solver_steps=0,
+        report_written_sections=["abstract", "discussion"],
+    )
+    rt = labkit.run(config)
+    assert labkit.script.tasks.count("write_section") == 2
+    sections = rt.state.report.sections
+    plan = rt.state.plan
+    assert plan.technique_name in sections["methods"]
+    assert plan.hypothesis in sections["introduction"]
+    assert sections["background"].startswith("Start: the zero-shot template")
+    variants = rt.state.experiments.variants_measured()
+    assert measured_variants(variants) in sections["experimental_setup"]
+    assert measured_variants(1) == "1 program variant was measured"
+    paper = (rt.lab_dir / "paper" / "paper.md").read_text()
+    assert "## Methods" in paper and plan.technique_name in paper
+
+
+def test_report_written_sections_must_name_sections(labkit):
+    with pytest.raises(ConfigError, match="report_written_sections"):
+        labkit.config(report_written_sections=["abstract", "conclusion"])

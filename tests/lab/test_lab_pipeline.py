@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.client import ArchiveClient
 
 
 def test_pipeline_without_server_writes_paper_from_measured_result(labkit):

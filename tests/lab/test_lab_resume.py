@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.client import ArchiveClient
 from agentrxiv.errors import ConfigError
 from agentrxiv.lab.checkpoint import load_state
 from agentrxiv.lab.loop import run_lab

@@ -179,3 +179,25 @@ def test_salvage_recovers_commands_cut_off_by_the_token_cap():
 def test_collapse_repeats_drops_looping_sentences():
     text = "It works. It is cheap. It works. It works! It is cheap."
     assert collapse_repeats(text) == "It works. It is cheap. It works!"
+
+
+@pytest.mark.parametrize(
+    ("access", "expected"),
+    [
+        ("shared", {"campaign": "c-1"}),
+        ("own", {"campaign": "c-1", "lab": "c-1-lab-a"}),
+        ("none", None),
+    ],
+)
+def test_archive_filters_follow_the_access_mode(access: str, expected: object) -> None:
+    config = parse_config(
+        {
+            "topic": "x" * 10,
+            "campaign_id": "c-1",
+            "archive_access": access,
+            "archive_lab": "c-1-lab-a",
+        }
+    )
+    assert config.archive_filters() == expected
+    own = parse_config({"topic": "x" * 10, "archive_access": "own", "lab_name": "solo"})
+    assert own.archive_filters() == {"lab": "solo"}  # no campaign: the lab's own name

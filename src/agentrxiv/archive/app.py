@@ -29,6 +29,19 @@ from agentrxiv.archive.capacity import (
 )
 from agentrxiv.archive.db import Database, migrate
 from agentrxiv.archive.head import HeadAsGet
+from agentrxiv.archive.routes import (
+    apidocs,
+    arxiv,
+    feeds,
+    files,
+    pages,
+    papers,
+    search,
+)
+from agentrxiv.archive.routes import campaigns as campaign_routes
+from agentrxiv.archive.routes import insights as insight_routes
+from agentrxiv.archive.routes import verification_jobs as job_routes
+from agentrxiv.archive.routes import verifications as verification_routes
 from agentrxiv.config import Settings, get_settings
 from agentrxiv.errors import ArchiveError
 
@@ -132,8 +145,6 @@ def _respond(
     """JSON error, or the pages module's HTML error for browsers off the API."""
     wants_html = "text/html" in request.headers.get("accept", "")
     if wants_html and not request.url.path.startswith("/api/"):
-        from agentrxiv.archive.routes import pages
-
         render = getattr(pages, "render_error", None)
         if render is not None:
             page = render(request, status, message)
@@ -191,25 +202,16 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 def _include_routers(app: FastAPI) -> None:
-    from agentrxiv.archive.routes import arxiv, feeds, pages, papers, search
-
     # Before papers: its /papers/{id}/v{version} would otherwise match /verifications.
-    from agentrxiv.archive.routes import verifications as verification_routes
-
     app.include_router(verification_routes.router, prefix="/api/v1")
+    app.include_router(job_routes.router, prefix="/api/v1")
     app.include_router(papers.router, prefix="/api/v1")
     app.include_router(search.router, prefix="/api/v1")
-    from agentrxiv.archive.routes import campaigns as campaign_routes
-
     app.include_router(campaign_routes.router, prefix="/api/v1")
     app.include_router(campaign_routes.pages)
-    from agentrxiv.archive.routes import insights as insight_routes
-
     app.include_router(insight_routes.router, prefix="/api/v1")
     app.include_router(arxiv.router)
     app.include_router(feeds.router)
-    from agentrxiv.archive.routes import apidocs, files
-
     app.include_router(apidocs.router)
     app.include_router(files.router)
     app.include_router(pages.router)

@@ -3,7 +3,7 @@ PDF, the flattened author text, and the search embedding. All of it runs before 
 transaction opens, so nothing slow holds the database lock.
 
 The search index is reached through ``agentrxiv.archive.search.index`` (``prepare_embedding``
-here, ``index_version`` inside the transaction); without that module both are no-ops."""
+here, ``index_version`` inside the transaction)."""
 
 from __future__ import annotations
 
@@ -17,32 +17,19 @@ from sqlalchemy.orm import Session
 
 from agentrxiv.archive.attachments import decode_attachment
 from agentrxiv.archive.schemas import Author, PaperCreate
+from agentrxiv.archive.search import index as search_index
 from agentrxiv.archive.tables import PaperVersion
 from agentrxiv.errors import ArchiveError
 
 
-def _search_index() -> Any:
-    """The search helper's index module, or None while it does not exist."""
-    try:
-        from agentrxiv.archive.search import index
-    except ModuleNotFoundError as exc:
-        if exc.name != "agentrxiv.archive.search.index":
-            raise  # a broken dependency of search must not silently skip indexing
-        return None
-    return index
-
-
 def prepare_embedding(text_fields: dict[str, str]) -> bytes | None:
-    """Embed a version's text before the write transaction (None when search has no hook)."""
-    hook = getattr(_search_index(), "prepare_embedding", None)
-    return hook(text_fields) if hook else None
+    """Embed a version's text before the write transaction (None when embedding is off)."""
+    return search_index.prepare_embedding(text_fields)
 
 
 def index_version(session: Session, version: PaperVersion, replaced: PaperVersion | None) -> None:
     """Add ``version`` to the search index (inside the write transaction)."""
-    hook = getattr(_search_index(), "index_version", None)
-    if hook:
-        hook(session, version, replaced)
+    search_index.index_version(session, version, replaced)
 
 
 @dataclass

@@ -31,14 +31,28 @@ class Base(DeclarativeBase):
     """Declarative base of every archive table."""
 
 
+class Owner(Base):
+    """A person or organisation account (migration 0008): owns labs; limits count per owner."""
+
+    __tablename__ = "owners"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Lab(Base):
-    """An agent lab (or a person) that writes papers."""
+    """An agent lab (or a person) that writes papers, belonging to one owner."""
 
     __tablename__ = "labs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Migration 0008 gives every lab stored before it an owner of its own name.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("owners.id"), nullable=True, index=True)
+
+    owner: Mapped[Owner | None] = relationship()
 
 
 class ApiToken(Base):
@@ -57,21 +71,45 @@ class ApiToken(Base):
     is_human: Mapped[bool] = mapped_column(Boolean, default=False)
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Access scope (migration 0008): a campaign lab's token reads only what its campaign's
+    # mode allows (``none``/``own``: its lab's papers; ``shared``: the campaign's).
+    scope_campaign: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    scope_mode: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    # The archive's own verifier (migration 0011): only the operator creates one
+    # (``token create --verifier``); its verifications have standing ``archive``.
+    is_verifier: Mapped[bool] = mapped_column(Boolean, default=False)
 
     lab: Mapped[Lab | None] = relationship()
 
 
-class TokenUsage(Base):
-    """Write counters per token (migration 0003): ``bucket`` is ``write`` (per minute) or
-    ``paper``/``version``/``review`` (per UTC day); ``period`` names the minute or day. Kept in
-    the database so that every server worker sees the same counts."""
+class UsageCounter(Base):
+    """Counters behind the limits (migration 0008): ``subject`` is ``owner:<id>`` for writes
+    and token minting or ``client:<address>`` for costly unauthenticated reads; ``period``
+    names the minute or UTC day the count belongs to."""
 
-    __tablename__ = "token_usage"
+    __tablename__ = "usage_counters"
 
-    token_id: Mapped[int] = mapped_column(ForeignKey("api_tokens.id"), primary_key=True)
-    bucket: Mapped[str] = mapped_column(String(20), primary_key=True)
+    subject: Mapped[str] = mapped_column(String(120), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(30), primary_key=True)
     period: Mapped[str] = mapped_column(String(20), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class IdempotencyRecord(Base):
+    """A write made under an ``Idempotency-Key`` (migration 0008): the digest of its body and
+    the response it got, so a retry replays it and the same key with another body is a 409."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("lab_id", "kind", "key", name="uq_idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # paper | review | verification | insights
+    key: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True)  # None: in progress
+    response: Mapped[Any | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class IdCounter(Base):
@@ -139,6 +177,10 @@ class PaperVersion(Base):
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     # The technique this version names, ``FILE:function`` in code_files (migration 0005).
     technique: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Accumulation (migration 0009_accumulation): the paper whose technique code this one's
+    # experiments started from, and how many variants were measured on dev before the claim.
+    builds_on_technique: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    variants_tried: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
@@ -252,6 +294,8 @@ class Insight(Base):
     ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
     ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
     status: Mapped[str] = mapped_column(String(40), default="")
+    # The stored verification the evidence was copied from (migration 0010).
+    verification_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     campaign: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -260,13 +304,16 @@ class Insight(Base):
 
 
 class PaperNovelty(Base):
-    """How new a paper was when first published: its method embedding, its technique-code
-    hash, its nearest earlier papers and, above the threshold, the paper it nearly copies."""
+    """How new a paper version was when published (one row per version since migration
+    0008): its method embedding, its normalised technique-code hash, its nearest other
+    papers and, above the threshold, the paper it nearly copies."""
 
     __tablename__ = "paper_novelty"
+    __table_args__ = (UniqueConstraint("paper_id", "version", name="uq_paper_novelty_version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), unique=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     method_embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     # [{"paper_id": str, "similarity": float, "code_match": bool}], nearest first
@@ -299,6 +346,11 @@ class Verification(Base):
     value: Mapped[float | None] = mapped_column(Float, nullable=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
     content_hash: Mapped[str] = mapped_column(String(64), default="")
+    # Problems answered without calling the target model (migration 0010).
+    no_model_use: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Who verified, decided by the server from owners (migration 0011): self | same owner |
+    # independent | archive (``archive.standing``).
+    standing: Mapped[str] = mapped_column(String(20), default="self", server_default="self")
     record: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -320,3 +372,43 @@ class Attachment(Base):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
     version: Mapped[PaperVersion] = relationship(back_populates="attachments")
+
+
+class VerificationJob(Base):
+    """A pending verification of one paper version for the archive's verifier service
+    (migration 0012): queued when a version with a technique is stored or when a lab asks
+    for it, leased by a verifier token with an expiry (``lease_id`` names one lease, so a
+    verifier that lost its lease cannot complete it), done (with the verification it
+    posted) or failed after ``attempts`` leases."""
+
+    __tablename__ = "verification_jobs"
+    __table_args__ = (
+        UniqueConstraint("paper_id", "version", name="uq_verification_job_version"),
+        Index("ix_verification_jobs_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(10), default="queued")  # queued|leased|done|failed
+    lease_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_holder: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    verification_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VerifierPresence(Base):
+    """When each archive verifier lab last asked for work or reported on it (migration
+    0012), so campaigns can tell whether the archive's verifier service is running."""
+
+    __tablename__ = "verifier_presence"
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), primary_key=True)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -39,11 +39,17 @@ class Command(BaseModel):
 
 
 # --- literature review -------------------------------------------------------------------
+# Archive ids (YYMM.NNNNN) and arXiv ids (new style, or old style like hep-th/9901001).
+PAPER_ID = r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})$"
+Source = Literal["agentrxiv", "arxiv"]
+
+
 class SearchArchive(Command):
-    """Search the AgentRxiv archive."""
+    """Search a literature source: the AgentRxiv archive, arXiv, or both."""
 
     command: Literal["search"] = "search"
     query: str = Field(min_length=2, max_length=300)
+    source: Literal["agentrxiv", "arxiv", "both"] = "agentrxiv"
     mode: Literal["keyword", "semantic", "hybrid"] = "hybrid"
     benchmark: str | None = Field(default=None, max_length=100)
 
@@ -55,18 +61,28 @@ class AggregateArchive(Command):
     kind: Literal["best-per-benchmark", "papers-per-category"] = "best-per-benchmark"
 
 
+class ReadSummary(Command):
+    """Read a paper's title and abstract."""
+
+    command: Literal["summary"] = "summary"
+    paper_id: str = Field(pattern=PAPER_ID)
+    source: Source = "agentrxiv"
+
+
 class ReadPaper(Command):
-    """Read the full text of an archive paper."""
+    """Read a paper's full text (an arXiv paper's from its PDF)."""
 
     command: Literal["read"] = "read"
-    paper_id: str = Field(pattern=r"^\d{4}\.\d{5}$")
+    paper_id: str = Field(pattern=PAPER_ID)
+    source: Source = "agentrxiv"
 
 
 class AddPaper(Command):
-    """Add an archive paper to the review with notes on why it matters."""
+    """Add a paper to the review with notes on why it matters."""
 
     command: Literal["add"] = "add"
-    paper_id: str = Field(pattern=r"^\d{4}\.\d{5}$")
+    paper_id: str = Field(pattern=PAPER_ID)
+    source: Source = "agentrxiv"
     notes: str = Field(min_length=1, max_length=2_000)
 
 
@@ -77,7 +93,7 @@ class FinishReview(Command):
 
 
 LiteratureAction = Annotated[
-    SearchArchive | AggregateArchive | ReadPaper | AddPaper | FinishReview,
+    SearchArchive | AggregateArchive | ReadSummary | ReadPaper | AddPaper | FinishReview,
     Field(discriminator="command"),
 ]
 
@@ -86,6 +102,17 @@ class LiteratureCommand(Command):
     """One step of the literature review."""
 
     action: LiteratureAction
+
+
+ReferenceAction = Annotated[
+    SearchArchive | ReadSummary | AddPaper | FinishReview, Field(discriminator="command")
+]
+
+
+class ReferenceCommand(Command):
+    """One reference step while writing the report: search, read a summary, add, finish."""
+
+    action: ReferenceAction
 
 
 # --- dialogues: plan and interpretation ----------------------------------------------------

@@ -11,10 +11,19 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from agentrxiv.errors import ConfigError
+from agentrxiv.files import read_yaml_config
+from agentrxiv.lab.actions import SECTIONS, SectionName
+from agentrxiv.sandbox import SandboxConfig
 
 if TYPE_CHECKING:
     from agentrxiv.bench.registry import Benchmark
@@ -30,6 +39,8 @@ PhaseName = Literal[
     "publish",
 ]
 PHASES: tuple[PhaseName, ...] = get_args(PhaseName)
+LiteratureSourceName = Literal["agentrxiv", "arxiv"]
+ARXIV_EXPORT_API = "https://export.arxiv.org"
 
 
 class _Strict(BaseModel):
@@ -44,21 +55,38 @@ class BudgetConfig(_Strict):
     max_seconds: float | None = Field(default=None, gt=0)
 
 
-class SandboxConfig(_Strict):
-    """Limits for each run of generated code."""
-
-    wall_s: float = Field(default=600, gt=0)
-    cpu_s: int = Field(default=1200, gt=0)
-    memory_mb: int = Field(default=4096, ge=256)
-    output_bytes: int = Field(default=200_000, ge=1_000)
-
-
 class PublishRule(_Strict):
     """When the lab publishes: the mean reviewer ``overall`` must reach the threshold."""
 
     min_mean_overall: float = Field(default=5.0, ge=1, le=10)
     max_rounds: int = Field(default=2, ge=1, le=10)
     after_last_round: Literal["publish", "stop"] = "publish"
+
+
+class AfterPublish(_Strict):
+    """Steps the lab runs once its paper is published (all off by default): held-out
+    verification on the test split, then distilling the verified paper into insights."""
+
+    verify: bool = Field(default=False, description="Verify the paper on the test split.")
+    verify_model: str | None = Field(default=None, description="Default: the target model.")
+    verify_limit: int | None = Field(default=None, ge=1, description="Test problems; all=None.")
+    verify_token: str | None = Field(
+        default=None, description="Token that posts the verification (default: the lab's)."
+    )
+    archive_verifier_wait_s: float = Field(
+        default=0.0,
+        ge=0,
+        le=86_400,
+        description="When the archive's verifier is running, wait this long for its "
+        "verification instead of verifying (0: always verify here).",
+    )
+    distil_insights: bool = Field(
+        default=False, description="With use_insights: distil the verified paper into insights."
+    )
+
+    def enabled(self) -> bool:
+        """Whether any step is configured."""
+        return self.verify or self.distil_insights
 
 
 class LabConfig(_Strict):
@@ -82,7 +110,33 @@ class LabConfig(_Strict):
     papers_to_retrieve: int = Field(default=5, ge=1, le=50, description="Search results shown.")
     papers_to_review: int = Field(default=5, ge=0, le=50, description="Papers to add.")
     literature_steps: int = Field(default=8, ge=1, le=100)
-    arxiv: bool = Field(default=False, description="Also search arXiv (needs network).")
+    literature_sources: list[LiteratureSourceName] = Field(
+        default_factory=lambda: ["agentrxiv"],
+        description="Where the literature review searches: agentrxiv (the archive), arxiv.",
+    )
+    arxiv: bool = Field(default=False, description="Synonym of adding arxiv to the sources.")
+    arxiv_base_url: str = Field(
+        default=ARXIV_EXPORT_API,
+        pattern=r"^https?://",
+        description="arXiv-API endpoint (arXiv's export API, or an AgentRxiv server).",
+    )
+    arxiv_min_interval_s: float = Field(
+        default=3.0, ge=0, le=600, description="At most one request per this many seconds."
+    )
+    arxiv_max_retries: int = Field(default=3, ge=0, le=10, description="Retries on errors.")
+    arxiv_backoff_s: float = Field(
+        default=3.0, ge=0, le=600, description="First retry delay; doubles each retry."
+    )
+    arxiv_timeout_s: float = Field(default=30.0, gt=0, le=600, description="Per request.")
+    literature_cache_days: float = Field(
+        default=7.0, ge=0, description="Keep cached arXiv answers this long; 0 = no cache."
+    )
+    full_text_chars: int = Field(
+        default=6_000, ge=500, le=200_000, description="Full-text budget per read."
+    )
+    report_reference_steps: int = Field(
+        default=0, ge=0, le=20, description="Reference searches while writing the report."
+    )
     campaign_id: str | None = Field(default=None, description="Campaign the lab writes for.")
     archive_access: Literal["shared", "own", "none"] = Field(
         default="shared",
@@ -110,6 +164,12 @@ class LabConfig(_Strict):
     mle_max_repairs: int = Field(default=2, ge=0, le=10)
     mle_top_programs: int = Field(default=2, ge=1, le=10)
     paper_solver_steps: int = Field(default=2, ge=0, le=50)
+    report_written_sections: list[SectionName] = Field(
+        default_factory=lambda: list(SECTIONS),
+        max_length=len(SECTIONS),
+        description="Sections the PhD agent writes; code renders the others from the plan, "
+        "the literature and the measurements.",
+    )
 
     reviewers: list[str] = Field(
         default_factory=lambda: ["harsh_but_fair", "critical_impact", "open_minded"],
@@ -144,6 +204,16 @@ class LabConfig(_Strict):
     novelty_threshold: float | None = Field(
         default=None, ge=0, le=1, description="Plan similarity that counts as a near-duplicate."
     )
+    after_publish: AfterPublish = Field(default_factory=AfterPublish)
+
+    @model_validator(mode="after")
+    def _arxiv_synonym(self) -> LabConfig:
+        """``arxiv: true`` (the older key) means ``arxiv`` is a literature source."""
+        sources = list(dict.fromkeys(self.literature_sources))
+        if self.arxiv and "arxiv" not in sources:
+            sources.append("arxiv")
+        self.literature_sources = sources
+        return self
 
     @field_validator("reviewers")
     @classmethod
@@ -155,6 +225,19 @@ class LabConfig(_Strict):
                 known = ", ".join(REVIEWER_PERSONAS)
                 raise ValueError(f"unknown reviewer persona {name!r} (known: {known})")
         return value
+
+    def archive_filters(self) -> dict[str, str] | None:
+        """Archive search filters that enforce the campaign access mode on the server:
+        the lab's campaign, and its own server lab under ``own``; ``None`` under ``none``
+        (no archive access at all)."""
+        if self.archive_access == "none":
+            return None
+        filters: dict[str, str] = {}
+        if self.campaign_id:
+            filters["campaign"] = self.campaign_id
+        if self.archive_access == "own":
+            filters["lab"] = self.archive_lab or self.lab_name
+        return filters
 
     def model_for(self, phase: PhaseName) -> str:
         """The model spec an agent uses in ``phase``."""
@@ -221,13 +304,7 @@ def parse_config(data: object, source: str = "config") -> LabConfig:
 
 def load_config(path: Path) -> LabConfig:
     """Read a YAML lab config; relative paths in it are relative to the file."""
-    if not path.is_file():
-        raise ConfigError(f"lab config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
-    config = parse_config(data, str(path))
+    config = parse_config(read_yaml_config(path, "lab config"), str(path))
     base = path.resolve().parent
     updates: dict[str, Path] = {}
     if not config.output_dir.is_absolute():

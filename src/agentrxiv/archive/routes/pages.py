@@ -22,15 +22,19 @@ from markupsafe import Markup
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from agentrxiv.archive import repository
+from agentrxiv.archive import reads
+from agentrxiv.archive.accumulation import technique_lineage
 from agentrxiv.archive.attachments import files_url
 from agentrxiv.archive.deps import SessionDep, SettingsDep
+from agentrxiv.archive.hit_notes import annotate_hits
+from agentrxiv.archive.insights import of_paper
 from agentrxiv.archive.leaderboards import (
     BASELINE_PREFIX,
     paired_results,
     primary_metric,
     resolve_metric,
 )
+from agentrxiv.archive.lineage import paper_lineage
 from agentrxiv.archive.render import leaderboard_chart_svg, render_markdown
 from agentrxiv.archive.schemas import LeaderboardEntry, PaperPublic, SearchHit
 from agentrxiv.archive.search import SearchFilters, search
@@ -133,7 +137,7 @@ def not_found_page(message: str) -> HTMLResponse:
 
 
 # ---------------------------------------------------------------------------- queries
-# Papers, lineage, reviews and leaderboards come from ``repository``; the few view-only
+# Papers, lineage, reviews and leaderboards come from ``reads`` and ``lineage``; the few view-only
 # queries below (version dates, benchmark overview, metrics) have no API counterpart.
 
 
@@ -157,8 +161,8 @@ def models_of(paper: PaperPublic) -> list[str]:
 
 def paper_context(session: Session, ref: str) -> dict[str, Any]:
     """Everything the paper page shows; raises ``NotFoundError`` for unknown ids/versions."""
-    paper = repository.get_paper(session, ref)
-    lineage = repository.lineage(session, paper.id)
+    paper = reads.get_paper(session, ref)
+    lineage = paper_lineage(session, paper.id)
     parents = set(paper.parents)
     return {
         "p": paper,
@@ -171,16 +175,15 @@ def paper_context(session: Session, ref: str) -> dict[str, Any]:
         "ancestors": sorted(lineage.ancestors, key=lambda n: (n.id not in parents, n.depth)),
         "descendants": lineage.descendants,
         # This version's reviews only; each names the lab that posted it.
-        "reviews": repository.list_reviews(session, paper.id, paper.version),
+        "reviews": reads.list_reviews(session, paper.id, paper.version),
         "result_rows": paired_results(paper.results),
         "insights": paper_insights(session, paper.id),
+        "technique_lineage": technique_lineage(session, paper),
     }
 
 
 def paper_insights(session: Session, paper_id: str) -> list[Any]:
     """The insights distilled from a paper (escaped by the template like any agent text)."""
-    from agentrxiv.archive.insights import of_paper
-
     return of_paper(session, paper_id)
 
 
@@ -243,7 +246,7 @@ def static_file(name: str) -> Response:
 @router.get("/", response_class=HTMLResponse)
 def home(session: SessionDep, offset: int = Query(0, ge=0, le=10_000_000)) -> HTMLResponse:
     """Recent papers, newest first, a page at a time."""
-    page = repository.list_papers(session, offset=offset, limit=PAGE_SIZE)
+    page = reads.list_papers(session, offset=offset, limit=PAGE_SIZE)
     return render_page(
         "index.html", items=page.items, total=page.total, offset=offset, limit=PAGE_SIZE
     )
@@ -267,7 +270,7 @@ def lab_page(
     """Papers of one lab."""
     if session.scalar(select(Lab.id).where(Lab.name == name)) is None:
         return not_found_page(f"No lab named '{name}'.")
-    page = repository.list_papers(session, offset=offset, limit=PAGE_SIZE, lab=name)
+    page = reads.list_papers(session, offset=offset, limit=PAGE_SIZE, lab=name)
     return render_page(
         "lab.html", lab=name, items=page.items, total=page.total, offset=offset, limit=PAGE_SIZE
     )
@@ -287,7 +290,7 @@ def leaderboard_entries(
 ) -> list[LeaderboardEntry]:
     """Each paper's best result on ``benchmark``/``metric``, best first."""
     model, min_n = filters
-    board = repository.leaderboard(
+    board = reads.leaderboard(
         session, benchmark, metric, limit=LEADERBOARD_LIMIT, model=model, min_n=min_n
     )
     return board.entries
@@ -329,7 +332,7 @@ def leaderboard_page(
     """A benchmark's table (best result per paper, with its baseline and Δ) and its chart,
     filtered by model and minimum n."""
     try:
-        board = repository.leaderboard(
+        board = reads.leaderboard(
             session, benchmark, metric, LEADERBOARD_LIMIT, model=model or None, min_n=min_n
         )
     except NotFoundError as exc:
@@ -400,11 +403,19 @@ def run_search(
         date_to=_parse_date(form.date_to, "To"),
     )
     if not form.q:
-        return browse(session, filters, offset, limit)
-    found = search(
-        session, form.q, mode=form.mode, k=limit, offset=offset, filters=filters, min_score=floor
-    )
-    return found.total, found.items
+        total, items = browse(session, filters, offset, limit)
+    else:
+        found = search(
+            session,
+            form.q,
+            mode=form.mode,
+            k=limit,
+            offset=offset,
+            filters=filters,
+            min_score=floor,
+        )
+        total, items = found.total, found.items
+    return total, annotate_hits(session, items)
 
 
 def browse(

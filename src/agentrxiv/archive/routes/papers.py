@@ -1,5 +1,6 @@
 """The papers part of the JSON API (``/api/v1``): publish, version, read, list, lineage,
-leaderboards, reviews, withdrawal and PDFs. All logic lives in ``archive.repository``."""
+leaderboards, reviews, withdrawal and PDFs. All logic lives in ``archive.repository`` (writes),
+``archive.reads`` and ``archive.lineage``."""
 
 from __future__ import annotations
 
@@ -7,9 +8,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from agentrxiv.archive import repository
-from agentrxiv.archive.deps import AdminDep, CurrentLab, DatabaseDep, SessionDep, SettingsDep
+from agentrxiv.archive import reads, repository
+from agentrxiv.archive import scope as scopes
+from agentrxiv.archive.campaigns import submit_idempotent
+from agentrxiv.archive.deps import (
+    AdminDep,
+    CurrentLab,
+    DatabaseDep,
+    ReadScope,
+    SessionDep,
+    SettingsDep,
+)
+from agentrxiv.archive.id_format import parse_ref
+from agentrxiv.archive.idempotency import IdempotencyKey, run_once
 from agentrxiv.archive.limits import WriteLimits
+from agentrxiv.archive.lineage import paper_lineage
 from agentrxiv.archive.schemas import (
     ErrorBody,
     Leaderboard,
@@ -53,11 +66,13 @@ def submit_paper(
     db: DatabaseDep,
     settings: SettingsDep,
     response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> PaperPublic:
     """Publish a new paper (version 1) under the token's lab. A repeated ``idempotency_key``
-    from the same lab returns the paper already created, with status 200."""
-    from agentrxiv.archive.campaigns import submit_idempotent
-
+    (body field or ``Idempotency-Key`` header) from the same lab with the same body returns
+    the paper already created, with status 200; with a different body, a 409."""
+    if idempotency_key and not paper.idempotency_key:
+        paper = paper.model_copy(update={"idempotency_key": idempotency_key})
     return submit_idempotent(
         db,
         principal,
@@ -91,22 +106,25 @@ def submit_version(
 @router.get("/papers", responses=READ_ERRORS)
 def list_papers(
     session: SessionDep,
+    scope: ReadScope,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     category: Annotated[str | None, Query(max_length=64)] = None,
     lab: Annotated[str | None, Query(max_length=200)] = None,
     campaign: Annotated[str | None, Query(max_length=40)] = None,
 ) -> PaperList:
-    """Latest versions of papers, newest first."""
-    return repository.list_papers(
-        session, offset, limit, category=category, lab=lab, campaign=campaign
-    )
+    """Latest versions of papers, newest first (a campaign lab's token: its scope only)."""
+    narrowed = scopes.narrowed(scope, campaign=campaign, lab=lab)
+    return reads.list_papers(session, offset, limit, category=category, **narrowed)
 
 
 @router.get("/papers/{paper_id}", responses=READ_ERRORS)
-def get_paper(paper_id: PaperRef, session: SessionDep, version: VersionQuery = None) -> PaperPublic:
+def get_paper(
+    paper_id: PaperRef, session: SessionDep, scope: ReadScope, version: VersionQuery = None
+) -> PaperPublic:
     """A paper (latest version, or ``?version=N``, or an id like ``2611.00001v2``)."""
-    return repository.get_paper(session, paper_id, version)
+    scopes.check_paper(session, parse_ref(paper_id)[0], scope)
+    return reads.get_paper(session, paper_id, version)
 
 
 @router.get("/papers/{paper_id}/v{version}", responses=READ_ERRORS)
@@ -114,9 +132,11 @@ def get_paper_version(
     paper_id: PaperRef,
     version: Annotated[int, Path(ge=1, le=MAX_VERSION)],
     session: SessionDep,
+    scope: ReadScope,
 ) -> PaperPublic:
     """One version of a paper."""
-    return repository.get_paper(session, paper_id, version)
+    scopes.check_paper(session, parse_ref(paper_id)[0], scope)
+    return reads.get_paper(session, paper_id, version)
 
 
 @router.get(
@@ -124,9 +144,12 @@ def get_paper_version(
     response_class=Response,
     responses={200: {"content": {"application/pdf": {}}}, **READ_ERRORS},
 )
-def get_pdf(paper_id: PaperRef, session: SessionDep, version: VersionQuery = None) -> Response:
+def get_pdf(
+    paper_id: PaperRef, session: SessionDep, scope: ReadScope, version: VersionQuery = None
+) -> Response:
     """The PDF of a paper version, if one was uploaded."""
-    pdf = repository.get_pdf(session, paper_id, version)
+    scopes.check_paper(session, parse_ref(paper_id)[0], scope)
+    pdf = reads.get_pdf(session, paper_id, version)
     name = paper_id + (f"v{version}" if version else "")
     return Response(
         pdf,
@@ -136,15 +159,17 @@ def get_pdf(paper_id: PaperRef, session: SessionDep, version: VersionQuery = Non
 
 
 @router.get("/papers/{paper_id}/lineage", responses=READ_ERRORS)
-def get_lineage(paper_id: PaperRef, session: SessionDep) -> Lineage:
+def get_lineage(paper_id: PaperRef, session: SessionDep, scope: ReadScope) -> Lineage:
     """Papers this one builds on (ancestors) and papers building on it (descendants)."""
-    return repository.lineage(session, paper_id)
+    scopes.check_paper(session, parse_ref(paper_id)[0], scope)
+    return paper_lineage(session, paper_id)
 
 
 @router.get("/leaderboard/{benchmark}", responses=READ_ERRORS)
 def get_leaderboard(
     benchmark: Annotated[str, Path(max_length=100, examples=["math500"])],
     session: SessionDep,
+    scope: ReadScope,
     metric: Annotated[str | None, Query(max_length=100, examples=["accuracy"])] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     rank_by: Annotated[
@@ -157,25 +182,45 @@ def get_leaderboard(
     min_n: Annotated[
         int | None, Query(ge=0, le=2**31 - 1, description="Only results with n >= this.")
     ] = None,
+    standing: Annotated[
+        Literal["trusted", "any"],
+        Query(
+            description="Verified values from archive and independent verifications "
+            "(default) or from any standing, self and same owner included."
+        ),
+    ] = "trusted",
 ) -> Leaderboard:
     """Each paper's best result on a benchmark with its verified value; verified papers first,
     by verified value, then unverified ones by claimed value (``rank_by=claimed``: claimed).
     Without ``metric`` the benchmark's primary metric (accuracy) is ranked; an unknown metric
     is a 404 listing the valid ones. ``baseline_<metric>`` results are shown as each entry's
-    baseline (with Δ), never ranked."""
-    return repository.leaderboard(
-        session, benchmark, metric, limit, rank_by=rank_by, model=model, min_n=min_n
+    baseline (with Δ), never ranked. Verified values come from archive and independent
+    verifications unless ``standing=any``."""
+    board = reads.leaderboard(
+        session,
+        benchmark,
+        metric,
+        limit,
+        rank_by=rank_by,
+        model=model,
+        min_n=min_n,
+        any_standing=standing == "any",
     )
+    if scope is not None:  # a campaign lab's token: only the entries in its scope
+        allowed = scopes.paper_ids_in(session, scope)
+        board.entries = [e for e in board.entries if e.paper_id in allowed]
+    return board
 
 
 @router.get("/papers/{paper_id}/reviews", responses=READ_ERRORS)
 def get_reviews(
-    paper_id: PaperRef, session: SessionDep, version: VersionQuery = None
+    paper_id: PaperRef, session: SessionDep, scope: ReadScope, version: VersionQuery = None
 ) -> list[ReviewPublic]:
     """Reviews of a paper, oldest first: of every version, or of one (``?version=N`` or an id
     like ``2611.00001v2``). Each names the lab whose token posted it; ``self_review`` marks
     reviews by the paper's own lab, which never count as independent."""
-    return repository.list_reviews(session, paper_id, version)
+    scopes.check_paper(session, parse_ref(paper_id)[0], scope)
+    return reads.list_reviews(session, paper_id, version)
 
 
 @router.post("/papers/{paper_id}/reviews", status_code=201, responses=WRITE_ERRORS)
@@ -185,11 +230,24 @@ def post_review(
     principal: CurrentLab,
     db: DatabaseDep,
     settings: SettingsDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> ReviewPublic:
     """Review a version of any paper (default: the latest; not a withdrawn paper). The
-    posting token's lab is recorded; ``reviewer_kind: human`` needs a human token."""
+    posting token's lab is recorded; ``reviewer_kind: human`` needs a human token. With an
+    ``Idempotency-Key``, a retry returns the first review (200) instead of a second one."""
     limits = WriteLimits.from_settings(settings)
-    return repository.create_review(db, principal, paper_id, review, limits=limits)
+    return run_once(
+        db,
+        principal,
+        "review",
+        idempotency_key,
+        {"paper": paper_id, **review.model_dump(mode="json")},
+        response,
+        lambda: repository.create_review(db, principal, paper_id, review, limits=limits),
+        ReviewPublic.model_validate,
+        lambda created: created.model_dump(mode="json"),
+    )
 
 
 @router.post("/papers/{paper_id}/withdraw", responses=WRITE_ERRORS)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from agentrxiv.archive.technique import defined_function
+from agentrxiv.lab import accumulate
 from agentrxiv.lab.actions import (
     EditProgram,
     ProgramChange,
@@ -21,12 +22,10 @@ from agentrxiv.lab.actions import (
     TieBreak,
 )
 from agentrxiv.lab.checkpoint import ExperimentState, LabState, ProgramRecord
-from agentrxiv.lab.paper import render_template
 from agentrxiv.lab.runtime import LabPhaseError, LabRuntime
 from agentrxiv.llm.errors import StructuredOutputError
 
 log = logging.getLogger(__name__)
-SEED_MAX_TOKENS = 256
 KEPT_REFLECTIONS = 5
 
 
@@ -46,22 +45,9 @@ def artifact(state: LabState) -> str:
 
 
 def seed_program(rt: LabRuntime) -> str:
-    """The working seed experiment for the plan (a template, not model-written)."""
-    plan = rt.state.plan
-    assert plan is not None
-    bench = rt.config.bench()
-    max_tokens = min(rt.config.seed_max_tokens, bench.default_max_tokens or 1 << 30)
-    return render_template(
-        "seed_experiment.py.j2",
-        technique_name=plan.technique_name,
-        instruction=plan.technique_instruction,
-        samples=plan.samples,
-        limit=rt.config.problem_limit,
-        max_tokens=max_tokens,
-        concurrency=rt.config.experiment_concurrency,
-        benchmark=bench.spec,
-        split="dev",
-    )
+    """The working first program: the parent's technique (shared/own access with a parent in
+    scope) or the template rendered from the plan's defaults; never model-written."""
+    return accumulate.start_program(rt)[0]
 
 
 def numbered(code: str) -> str:
@@ -191,22 +177,50 @@ def reflect(rt: LabRuntime, engineer, new: list[ProgramRecord]) -> None:  # noqa
     exp.reflections = (exp.reflections + [text])[-KEPT_REFLECTIONS:]
 
 
+def run_start(rt: LabRuntime) -> None:
+    """The start program (a parent that fails here gives way to the template seed)."""
+    exp = rt.state.experiments
+    rt.progress.update(step="seed program")
+    code, origin = accumulate.start_program(rt)
+    name = f"r{rt.state.round}seed"
+    seed = run_program(rt, ProgramRecord(id=name, code=code, origin=origin), name)
+    if seed.score is None and origin == "parent":
+        log.warning("the parent technique failed here (%s); starting from the template", seed.error)
+        rt.state.builds_on = None
+        code, origin = accumulate.start_program(rt)
+        retry = ProgramRecord(id=f"{name}t", code=code, origin=origin)
+        seed = run_program(rt, retry, retry.id)
+    exp.tried.append(seed)
+    if seed.score is None:
+        raise LabPhaseError(f"the seed experiment failed: {seed.error[-500:]}")
+    exp.kept, exp.seed_done = [seed], True
+    rt.checkpoint()
+
+
+def run_plan_change(rt: LabRuntime, engineer) -> None:  # noqa: ANN001
+    """The start changed to the plan's technique options, ranked against the unchanged start."""
+    exp = rt.state.experiments
+    code = accumulate.plan_program(rt)
+    if code is not None:
+        rt.progress.update(step="plan's technique options")
+        name = f"r{rt.state.round}plan"
+        record = run_program(
+            rt, ProgramRecord(id=name, code=code, origin="plan", parent=exp.kept[0].id), name
+        )
+        exp.tried.append(record)
+        keep_top(rt, engineer, [record])
+    exp.plan_done = True
+    rt.checkpoint()
+
+
 def run(rt: LabRuntime) -> str:
-    """The seed, then bounded solver steps, each checkpointed candidate by candidate."""
+    """The start, the plan's change, then bounded solver steps, each checkpointed."""
     exp, config = rt.state.experiments, rt.config
     if not exp.seed_done:
-        rt.progress.update(step="seed program")
-        seed = run_program(
-            rt,
-            ProgramRecord(id=f"r{rt.state.round}seed", code=seed_program(rt), origin="seed"),
-            f"r{rt.state.round}seed",
-        )
-        exp.tried.append(seed)
-        if seed.score is None:
-            raise LabPhaseError(f"the seed experiment failed: {seed.error[-500:]}")
-        exp.kept, exp.seed_done = [seed], True
-        rt.checkpoint()
+        run_start(rt)
     engineer = rt.agent("ml_engineer", "experiments")
+    if not exp.plan_done:
+        run_plan_change(rt, engineer)
     while exp.step < config.mle_solver_steps:
         for index in range(len(exp.pending), config.mle_candidates):
             rt.progress.update(
@@ -225,4 +239,7 @@ def run(rt: LabRuntime) -> str:
     best = exp.best()
     assert best is not None
     failed = sum(1 for p in exp.tried if p.score is None)
-    return f"best {best.id} ({best.origin}) {best.score:.3f}; {failed}/{len(exp.tried)} failed"
+    return (
+        f"best {best.id} ({best.origin}) {best.score:.3f}; {failed}/{len(exp.tried)} failed; "
+        f"{exp.variants_measured()} variants measured on dev"
+    )

@@ -3,7 +3,7 @@ PhD student writes the plan as a validated ``Plan`` object."""
 
 from __future__ import annotations
 
-from agentrxiv.lab import insights
+from agentrxiv.lab import accumulate, insights
 from agentrxiv.lab.actions import DialogueTurn, Plan
 from agentrxiv.lab.checkpoint import LabState
 from agentrxiv.lab.phases.literature import describe
@@ -15,11 +15,19 @@ def reset(state: LabState) -> None:
     """Forget the plan."""
     state.plan = None
     state.plan_dialogue = []
+    state.technique = None
 
 
 def artifact(state: LabState) -> str:
-    """The plan as JSON."""
-    return state.plan.model_dump_json(indent=2) if state.plan else "No plan."
+    """The plan as JSON, with the technique options chosen and what they build on."""
+    if not state.plan:
+        return "No plan."
+    text = state.plan.model_dump_json(indent=2)
+    if state.builds_on:
+        text += f"\nbuilds on technique: {state.builds_on.paper_id} ({state.builds_on.label})"
+    if state.technique:
+        text += f"\ntechnique options ({state.technique.source}): {state.technique.options}"
+    return text
 
 
 def previous_reviews(state: LabState) -> str:
@@ -37,6 +45,10 @@ def previous_reviews(state: LabState) -> str:
 def run(rt: LabRuntime) -> str:
     """Dialogue, then the plan; no valid plan stops the lab with a clear error."""
     state = rt.state
+    if not state.builds_on_checked:  # the parent is fixed once, so a resume keeps it
+        rt.progress.update(step="parent technique")
+        state.builds_on, state.builds_on_checked = accumulate.find_parent(rt), True
+        rt.checkpoint()
     postdoc, phd = rt.agent("postdoc", "plan"), rt.agent("phd", "plan")
     context = {
         "literature": describe(state) + insights.planning_context(state),
@@ -63,4 +75,9 @@ def run(rt: LabRuntime) -> str:
             hint="use a stronger model for the plan phase (phase_models.plan) and --resume",
         ) from None
     novelty = insights.check_plan(rt)  # novelty_check: revise a near-duplicate plan (bounded)
-    return f"plan: {state.plan.technique_name}" + (f"; {novelty}" if novelty else "")
+    rt.progress.update(step="technique options")
+    state.technique = accumulate.choose_technique(rt, phd, state.plan.model_dump_json())
+    outcome = f"plan: {state.plan.technique_name}" + (f"; {novelty}" if novelty else "")
+    if state.builds_on:
+        outcome += f"; builds on {state.builds_on.paper_id} ({state.builds_on.label})"
+    return outcome

@@ -14,6 +14,7 @@ from agentrxiv.bench.registry import parse_spec
 from agentrxiv.lab.checkpoint import LabState
 from agentrxiv.lab.phases.interpretation import best_result
 from agentrxiv.lab.runtime import LabRuntime
+from agentrxiv.lab.technique_space import without_driver
 
 COMMENT = "Written by an AgentRxiv agent lab; every reported number was measured by the code."
 
@@ -55,7 +56,7 @@ def build_paper(rt: LabRuntime) -> PaperCreate:
     }
     if state.data_prep:
         code["data_prep.py"] = state.data_prep.code
-    technique = add_technique(code, best.code, result, config.target_model)
+    technique = add_technique(code, without_driver(best.code), result, config.target_model)
     body = Path(state.report.paper_path).read_text(encoding="utf-8")
     pdf = None
     if state.report.pdf_path:
@@ -79,16 +80,27 @@ def build_paper(rt: LabRuntime) -> PaperCreate:
         attachments=collect_attachments(body, Path(state.report.paper_path).parent, True),
         categories=[parse_spec(config.benchmark)[0], "agent-lab"],
         comment=_comment(config.unsafe_sandbox),
-        parents=[p.paper_id for p in state.literature.papers],
+        parents=_parents(state),
         results=results,
         code_files=code,
         technique=technique,
         pdf_base64=pdf,
         campaign_id=config.campaign_id,
+        builds_on_technique=state.builds_on.paper_id if state.builds_on else None,
+        variants_tried=exp.variants_measured(),
         # Deterministic per lab run: a retry or a --resume after a lost response returns
         # the paper the server already created instead of publishing it twice.
         idempotency_key=f"lab-run:{config.lab_name}:{state.run_id}",
     )
+
+
+def _parents(state: LabState) -> list[str]:
+    """The archive papers the review added (arXiv references are not parents), and the
+    paper whose technique the lab built on."""
+    parents = state.literature.archive_ids()
+    if state.builds_on and state.builds_on.paper_id not in parents:
+        parents.append(state.builds_on.paper_id)
+    return parents
 
 
 def add_technique(
@@ -111,7 +123,7 @@ def add_technique(
 
 def _comment(unsafe_sandbox: bool) -> str:
     """The paper's comment; it carries the unsafe-sandbox warning when that mode ran."""
-    from agentrxiv.lab.sandbox import UNSAFE_WARNING
+    from agentrxiv.sandbox import UNSAFE_WARNING
 
     return f"{COMMENT} {UNSAFE_WARNING}." if unsafe_sandbox else COMMENT
 
@@ -132,9 +144,10 @@ def run(rt: LabRuntime) -> str:
         for persona, form in final.reviews.items():
             if persona in state.posted_reviews:
                 continue
-            rt.archive.review(
+            rt.archive.review(  # keyed: a resume after a lost response posts it once
                 state.published_id,
                 ReviewCreate(reviewer=f"{rt.config.lab_name}/{persona}", form=form),
+                idempotency_key=f"review:{state.published_id}:{persona}",
             )
             state.posted_reviews.append(persona)
             posted += 1

@@ -1,5 +1,6 @@
-"""Phase 6, report writing (paper-solver): the 8-section scaffold filled section by section,
-then bounded edit steps. Numbers in model-written text that the result file (or the given
+"""Phase 6, report writing (paper-solver): the 8-section scaffold filled section by section
+(the PhD agent writes ``report_written_sections``, code renders the rest), then bounded edit
+steps. Numbers in model-written text that the result file (or the given
 context) does not contain are removed; the results table is rendered by code."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from agentrxiv.lab import accumulate
 from agentrxiv.lab.actions import SECTIONS, EditSection, PaperTitle, WriteSection
 from agentrxiv.lab.checkpoint import LabState, ReportState
 from agentrxiv.lab.paper import (
@@ -19,6 +21,8 @@ from agentrxiv.lab.paper import (
 )
 from agentrxiv.lab.phases.interpretation import best_result, measured_comparison
 from agentrxiv.lab.phases.literature import describe
+from agentrxiv.lab.phases.references import drop_unresolved_citations, reference_steps
+from agentrxiv.lab.rendered_sections import rendered_section
 from agentrxiv.lab.runtime import LabRuntime
 from agentrxiv.llm.errors import StructuredOutputError
 
@@ -63,16 +67,21 @@ def markdown(rt: LabRuntime) -> str:
     st, result = rt.state.report, best_result(rt.state)
     figures = [p.name for p in _figure_paths(rt)]
     sections = dict(st.sections)
-    sections["results"] = render_results(result, figures) + "\n\n" + sections.get("results", "")
+    measured = render_results(result, figures) + "\n\n" + accumulate.lineage_note(rt.state)
+    sections["results"] = measured + "\n\n" + sections.get("results", "")
     models = sorted({rt.config.model_for(p) for p in ("plan", "report", "review")})
     meta = {"lab": rt.config.lab_name, "models": models, "target": rt.config.target_model}
-    refs = [{"id": p.paper_id, "title": p.title} for p in rt.state.literature.papers]
+    papers = rt.state.literature.papers
+    refs = [{"id": p.paper_id, "title": p.title, "source": p.source, "url": p.url} for p in papers]
     return assemble_markdown(st.title, sections, meta, refs)
 
 
 def _checked(rt: LabRuntime, text: str, allowed: list[float]) -> str:
+    known = {p.paper_id.lower() for p in rt.state.literature.papers}
+    text, dropped = drop_unresolved_citations(text, known)  # no invented references
     clean, removed = strip_unsupported_numbers(collapse_repeats(text), allowed)
     rt.state.report.stripped_numbers += removed
+    rt.state.report.dropped_citations += dropped
     return clean
 
 
@@ -89,6 +98,9 @@ def write_sections(rt: LabRuntime, allowed: list[float]) -> None:
     results_text = measured_comparison(best_result(rt.state))
     for name in SECTIONS:
         if name in st.sections:
+            continue
+        if name not in rt.config.report_written_sections:
+            st.sections[name] = rendered_section(rt, name)  # from the measurements, no model
             continue
         rt.progress.update(step=f"section {name}")
         try:
@@ -134,6 +146,7 @@ def edit_steps(rt: LabRuntime, allowed: list[float]) -> None:
 def run(rt: LabRuntime) -> str:
     """Write, edit, then save the Markdown paper (and a PDF when TeX is present)."""
     st = rt.state.report
+    reference_steps(rt)  # before the sections, so they can cite what it adds
     allowed = allowed_numbers(best_result(rt.state), _context_numbers(rt))
     write_sections(rt, allowed)
     edit_steps(rt, allowed)
@@ -148,4 +161,10 @@ def run(rt: LabRuntime) -> str:
     pdf = compile_latex(out / "latex", st.title, st.sections, figures) if rt.config.latex else None
     st.pdf_path = str(pdf) if pdf else ""
     kind = "Markdown + PDF" if pdf else "Markdown"
-    return f"{kind} paper, {st.edit_step} edits, {st.stripped_numbers} unsupported numbers removed"
+    dropped = (
+        f", {st.dropped_citations} unresolved citations dropped" if st.dropped_citations else ""
+    )
+    return (
+        f"{kind} paper, {st.edit_step} edits, {st.stripped_numbers} unsupported numbers removed"
+        + dropped
+    )
