@@ -9,7 +9,8 @@ import httpx
 import pytest
 from tests.campaign.conftest import campaign_config, lab_states, run_cli, state_of
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.campaign.selection import GAP_FIGURE as GAP
+from agentrxiv.client import ArchiveClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,6 +38,11 @@ def test_shared_mode_cites_other_labs_and_reports(sqlite_server, owner_token, tm
         if lab_of.get(parent) != lab_of[r["paper_id"]]
     ]
     assert cross, f"no later paper cites another lab: {later}"
+    # Second papers start from a campaign paper's technique code and record it.
+    assert all(r["builds_on"] in lab_of and r["variants_tried"] >= 1 for r in later)
+    with ArchiveClient(sqlite_server.url) as client:
+        for r in later:
+            assert client.get(r["paper_id"]).builds_on_technique == r["builds_on"]
 
     report_dir = tmp_path / "report"
     run_cli(
@@ -48,12 +54,13 @@ def test_shared_mode_cites_other_labs_and_reports(sqlite_server, owner_token, tm
         "--out",
         str(report_dir),
     )
-    for name in ("by_paper.png", "by_wall_time.png", "by_cost.png", "lineage.png"):
+    for name in ("by_paper.png", "by_wall_time.png", "by_cost.png", "lineage.png", GAP):
         assert (report_dir / name).stat().st_size > 1000
     data = json.loads((report_dir / "campaign.json").read_text())
     assert {p["paper_id"] for p in data["papers"]} == set(lab_of)
     assert all("claimed" in p and "verified" in p for p in data["papers"])
     assert all(p["claimed"] is not None for p in data["papers"])
+    assert data["summary"]["variants_tried"] == sum(r["variants_tried"] for r in records)
     compare_dir = tmp_path / "compare"
     compared = run_cli(
         "campaign",
@@ -71,6 +78,7 @@ def test_shared_mode_cites_other_labs_and_reports(sqlite_server, owner_token, tm
     with httpx.Client(base_url=sqlite_server.url) as http:
         page = http.get(f"/campaigns/{state['campaign_id']}")
         assert page.status_code == 200 and all(pid in page.text for pid in lab_of)
+        assert "Variants tried (lab / campaign)" in page.text and "technique of" in page.text
         assert http.get(f"/campaigns/{state['campaign_id']}/chart.svg").status_code == 200
 
 
@@ -96,6 +104,7 @@ def test_own_mode_sequential_sees_only_own_papers(sqlite_server, owner_token, tm
         assert all(lab_of.get(pid) == own for pid in seen), (lab, seen)
     second = [r["record"] for r in state["runs"] if r["paper"] == 2]
     assert all(r["parents"] and lab_of[r["parents"][0]] == lab_of[r["paper_id"]] for r in second)
+    assert all(r["builds_on"] and lab_of[r["builds_on"]] == lab_of[r["paper_id"]] for r in second)
 
 
 def test_none_mode_never_searches(sqlite_server, owner_token, tmp_path) -> None:  # noqa: ANN001
@@ -109,3 +118,5 @@ def test_none_mode_never_searches(sqlite_server, owner_token, tmp_path) -> None:
         literature = lab_state["literature"]
         assert literature["seen"] == {} and literature["papers"] == []
         assert "none" in literature["skipped_reason"]
+        assert lab_state["builds_on"] is None  # isolated labs start from the template
+    assert all(r["record"]["builds_on"] is None for r in state["runs"])

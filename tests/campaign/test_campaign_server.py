@@ -6,8 +6,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.archive.checks import verification_from_marks
 from agentrxiv.archive.schemas import CampaignCreate, CampaignUpdate, PaperCreate, ResultIn
+from agentrxiv.client import ArchiveClient
 
 pytestmark = pytest.mark.integration
 
@@ -75,22 +76,32 @@ def test_campaign_api_tokens_idempotency_and_filters(live_server) -> None:  # no
         listed = reader.list(campaign=campaign.id)
         assert listed.total == 2
 
+    # The owner posts verified values of its own; pages show the verification table's.
     records = [
-        {"lab": "lab-1", "paper": 1, "paper_id": first.id, "claimed": 0.5, "verified": 0.4},
-        {"lab": "lab-2", "paper": 1, "paper_id": second.id, "claimed": 0.6, "verified": None},
+        {"lab": "lab-1", "paper": 1, "paper_id": first.id, "claimed": 0.5, "verified": 0.9},
+        {"lab": "lab-2", "paper": 1, "paper_id": second.id, "claimed": 0.6, "verified": 0.8},
         {"lab": "lab-2", "paper": 2, "paper_id": None, "outcome": "crashed: $5 boom"},
     ]
     with ArchiveClient(server.url, token=owner_token) as owner:
         owner.update_campaign(campaign.id, CampaignUpdate(records=records))
         done = owner.update_campaign(campaign.id, CampaignUpdate(status="finished"))
     assert done.status == "finished" and done.finished_at is not None and done.papers == 2
+    with ArchiveClient(server.url, token=server.new_token("independent")) as verifier:
+        marks = [True] * 7 + [False] * 13  # 7 of 20: verified 0.35
+        verifier.post_verification(
+            first.id,
+            verification_from_marks(marks, marks, benchmark="arith", code_files={}),
+        )
+        listed = verifier.campaign(campaign.id).records
+    assert [r.get("verified") for r in listed] == [0.35, None, None]
 
     with httpx.Client(base_url=server.url) as http:
         index = http.get("/campaigns")
         assert index.status_code == 200 and "c-test" in index.text
         page = http.get(f"/campaigns/{campaign.id}")
         assert page.status_code == 200
-        assert first.id in page.text and "0.4" in page.text and "not verified" in page.text
+        assert first.id in page.text and "0.35" in page.text and "not verified" in page.text
+        assert "0.9" not in page.text and "0.8" not in page.text
         assert "crashed" in page.text
         chart = http.get(f"/campaigns/{campaign.id}/chart.svg")
         assert chart.status_code == 200 and chart.text.lstrip().startswith("<?xml")

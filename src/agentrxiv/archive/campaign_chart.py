@@ -35,8 +35,10 @@ def _series(records: list[dict[str, Any]], key: str) -> list[float | None]:
 
 def campaign_chart_svg(name: str, records: list[dict[str, Any]]) -> str:
     """An SVG of best-so-far verified (solid) and claimed (dashed) values per paper."""
+    # Imported lazily: matplotlib costs about a second of start-up the server rarely needs.
     import matplotlib
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 10, "svg.hashsalt": "cp"}):
         fig = Figure(figsize=(9, 3.6), layout="constrained")
@@ -57,6 +59,8 @@ def campaign_chart_svg(name: str, records: list[dict[str, Any]]) -> str:
                 where="post",
                 color=color,
                 linewidth=width,
+                marker="o",
+                markersize=4,
                 label=escape_label(f"{label} verified"),
             )
             ax.step(
@@ -66,10 +70,19 @@ def campaign_chart_svg(name: str, records: list[dict[str, Any]]) -> str:
                 color=color,
                 linewidth=1,
                 linestyle="--",
+                marker="x",
+                markersize=4,
                 label=escape_label(f"{label} claimed"),
             )
         ax.set_title(escape_label(f"Best value so far: {name}"), loc="left", fontsize=11)
         ax.set_xlabel("papers finished")
+        # Whole papers only, and a single paper is a point, not a stretched axis.
+        count = max(len(records), 1)
+        if count <= 12:
+            ax.set_xticks(range(1, count + 1))
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlim(0.5, count + 0.5)
         ax.set_ylabel("value")
         ax.grid(True, color="#eaeef2", linewidth=0.8)
         ax.spines[["top", "right"]].set_visible(False)

@@ -9,16 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agentrxiv.errors import ConfigError
+from agentrxiv.files import read_yaml_config
 
 AccessMode = Literal["shared", "own", "none"]
 LAB_NAME = r"^[A-Za-z0-9_\-]{1,40}$"
-# Keys of the lab template that the campaign sets for each lab-paper run itself.
+# Keys of the lab template that the campaign sets for each lab-paper run itself
+# (``after_publish`` from its ``verify*`` keys).
 CAMPAIGN_SET_KEYS = frozenset(
-    {"topic", "lab_name", "output_dir", "server", "token", "campaign_id", "archive_access"}
+    {
+        "topic",
+        "lab_name",
+        "output_dir",
+        "server",
+        "token",
+        "campaign_id",
+        "archive_access",
+        "after_publish",
+    }
 )
 
 
@@ -57,6 +67,16 @@ class CampaignConfig(_Strict):
     executor: Literal["local", "ray"] = "local"
     ray_address: str | None = Field(default=None, description="Ray cluster; None = local.")
     ray_num_cpus: float = Field(default=1.0, gt=0, description="CPUs each Ray task reserves.")
+    checkpoint_store: str | None = Field(
+        default=None,
+        description="Ray: lab checkpoints (path or fsspec URI); None = <campaign dir>/checkpoints.",
+    )
+    max_retries: int = Field(
+        default=3, ge=0, le=100, description="Restarts of a run killed or lost with its node."
+    )
+    server_patience_s: float = Field(
+        default=60.0, ge=0, description="How long the server may stay unreachable."
+    )
     server: str | None = None
     token: str | None = Field(default=None, description="Admin or campaign-owner token.")
     output_dir: Path = Path("campaigns")
@@ -66,6 +86,13 @@ class CampaignConfig(_Strict):
     verify: bool = Field(default=True, description="Verify each paper on the test split.")
     verify_model: str | None = Field(default=None, description="Default: the target model.")
     verify_limit: int | None = Field(default=None, ge=1)
+    archive_verifier_wait_s: float = Field(
+        default=1800.0,
+        ge=0,
+        le=86_400,
+        description="When the archive's verifier service is running, each lab waits this "
+        "long for its verification instead of using the campaign's verifier lab (0: never).",
+    )
     budget: CampaignBudget = Field(default_factory=CampaignBudget)
     worker_setup: str | None = Field(
         default=None, description="module:function each lab process calls first (tests)."
@@ -180,12 +207,7 @@ def validate_campaign(data: object, source: str = "campaign config") -> Campaign
 def load_campaign_config(path: Path, overrides: dict[str, Any] | None = None) -> CampaignConfig:
     """Read a campaign YAML, apply command-line overrides, validate everything at once.
     Relative paths (``output_dir``, the template's ``data``) are relative to the file."""
-    if not path.is_file():
-        raise ConfigError(f"campaign config not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
+    data = read_yaml_config(path, "campaign config")
     if isinstance(data, dict):
         data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     config = validate_campaign(data, str(path))

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from agentrxiv.errors import ConfigError
-from agentrxiv.lab.checkpoint import atomic_write_text
+from agentrxiv.files import atomic_write_text
 from agentrxiv.llm.ledger import Ledger
 
 STATE_FILE = "campaign_state.json"
@@ -38,6 +38,10 @@ class PaperRecord(BaseModel):
     cost_usd: float | None = 0.0
     wall_s: float = 0.0
     parents: list[str] = Field(default_factory=list)
+    # Accumulation: the paper whose technique the run started from, and how many variants
+    # it measured on dev before choosing its claim.
+    builds_on: str | None = None
+    variants_tried: int | None = None
     verify_s: float | None = None
     process_s: float | None = None
     finished_at: float = 0.0
@@ -51,7 +55,13 @@ class RunEntry(BaseModel):
     paper: int
     status: RunStatus = "pending"
     attempts: int = 0
+    retries: int = 0
+    retry_log: list[str] = Field(default_factory=list, description="why each retry happened")
     lab_dir: str = ""
+    # As last reported by the run's executor (any node): counts toward the campaign budget.
+    spent_tokens: int = 0
+    spent_usd: float = 0.0
+    phase: str = ""
     record: PaperRecord | None = None
 
 

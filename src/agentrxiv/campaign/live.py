@@ -4,14 +4,13 @@ verified value, tokens, cost) and the campaign totals; also the final summary ta
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from agentrxiv.campaign.ledger import CampaignState, in_flight_spend, lab_phase, totals
+from agentrxiv.campaign.ledger import CampaignState, totals
 
 if TYPE_CHECKING:
     from agentrxiv.campaign.orchestrator import Orchestrator
@@ -41,11 +40,9 @@ def lab_rows(state: CampaignState, papers: int) -> list[dict[str, Any]]:
         paper = len(records)
         if running is not None:
             paper = running.paper
-            if running.lab_dir:
-                t, d = in_flight_spend(Path(running.lab_dir))
-                tokens += t
-                cost = None if cost is None else cost + d
-                phase = lab_phase(Path(running.lab_dir))
+            tokens += running.spent_tokens  # as its executor last reported, any node
+            cost = None if cost is None else cost + running.spent_usd
+            phase = running.phase or "starting"
         verified = [r.verified for r in records if r.verified is not None]
         rows.append(
             {

@@ -14,10 +14,17 @@ from pathlib import Path
 from typing import Any
 
 from agentrxiv.archive.campaign_chart import best_so_far, escape_label
-from agentrxiv.bench.report import wilson_interval
+from agentrxiv.campaign import selection
+from agentrxiv.stats import wilson_interval
 
 Record = dict[str, Any]
-FIGURES = ("by_paper.png", "by_wall_time.png", "by_cost.png", "lineage.png")
+FIGURES = (
+    "by_paper.png",
+    "by_wall_time.png",
+    "by_cost.png",
+    "lineage.png",
+    selection.GAP_FIGURE,
+)
 
 
 def wilson(p: float, n: int | None) -> tuple[float, float] | None:
@@ -55,6 +62,7 @@ def summary(campaign: Any) -> dict[str, Any]:
         "cost_usd": None if any(c is None for c in costs) else sum(costs),
         "hours": hours,
         "near_duplicate_share": getattr(campaign, "near_duplicate_share", None),
+        **selection.summary(records),
     }
 
 
@@ -171,7 +179,7 @@ def lineage_figure(records: list[Record], title: str, path: Path) -> None:
 def write_report(campaign: Any, out: Path) -> dict[str, Any]:
     """Write ``campaign.json`` and the figures into ``out``; return the JSON data."""
     out.mkdir(parents=True, exist_ok=True)
-    records = ordered(list(campaign.records))
+    records = selection.annotate(ordered(list(campaign.records)))
     data = {
         "campaign": campaign.model_dump(mode="json", exclude={"records"}),
         "summary": summary(campaign),
@@ -185,6 +193,7 @@ def write_report(campaign: Any, out: Path) -> dict[str, Any]:
     for axis, name in zip(("paper", "wall", "cost"), FIGURES[:3], strict=True):
         curve_figure(groups, axis, f"{campaign.name}: best value so far", out / name)
     lineage_figure(records, f"{campaign.name}: lineage", out / FIGURES[3])
+    selection.gap_figure(records, f"{campaign.name}: dev-test gap", out / FIGURES[4])
     return data
 
 

@@ -26,7 +26,7 @@ DEMO_TOPIC = "Prompting techniques that raise the MATH-500 accuracy of a small l
 def _archive(server: str | None, token: str | None):  # noqa: ANN202 - ArchiveClient | None
     if not server:
         return None
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
 
     return ArchiveClient(server, token=token or os.environ.get("AGENTRXIV_TOKEN") or None)
 
@@ -80,7 +80,7 @@ def _unsafe(config, flag: bool):  # noqa: ANN001, ANN202 - LabConfig in, LabConf
     if flag:
         config = config.model_copy(update={"unsafe_sandbox": True})
     if config.unsafe_sandbox:
-        from agentrxiv.lab.sandbox import UNSAFE_WARNING
+        from agentrxiv.sandbox import UNSAFE_WARNING
 
         console.print(f"[bold red]WARNING: {UNSAFE_WARNING}[/bold red]", highlight=False)
     return config
@@ -139,13 +139,40 @@ def demo(
     unsafe_sandbox: bool = typer.Option(
         False, "--unsafe-sandbox", help="Run generated code without the bwrap boundary."
     ),
+    single: bool = typer.Option(
+        False, "--single", help="One lab on MATH-500 problems instead of the campaign."
+    ),
+    labs: int = typer.Option(2, "--labs", min=1, max=8, help="Campaign: labs."),
+    papers: int = typer.Option(2, "--papers", min=1, max=8, help="Campaign: papers per lab."),
+    concurrency: int = typer.Option(2, "--concurrency", min=1, max=8, help="Labs at once."),
+    test_problems: int = typer.Option(60, "--test-problems", min=1, help="Verified per paper."),
+    worker_setup: str | None = typer.Option(None, "--worker-setup", hidden=True),
+    target_model: str | None = typer.Option(None, "--target-model", hidden=True),
 ) -> None:
-    """Start a server on a temporary archive, run one lab, publish, print the paper URL."""
+    """A small shared campaign on arith (2 labs x 2 papers, every paper verified on test),
+    ending with the campaign page's URL and a summary; ``--single`` runs one lab instead."""
     from agentrxiv.lab.demo import DemoServer
 
     root = workdir or Path(tempfile.mkdtemp(prefix="agentrxiv-demo-"))
     root.mkdir(parents=True, exist_ok=True)
     console.print(REAL_MODEL_NOTE)
+    if not single:
+        from agentrxiv.campaign.demo import DemoSize
+        from agentrxiv.cli.demo_campaign import run_demo_campaign
+
+        size = DemoSize(labs, papers, concurrency, limit or DemoSize.dev_problems, test_problems)
+        code = run_demo_campaign(
+            root,
+            console,
+            model=model,
+            size=size,
+            keep_serving=keep_serving,
+            unsafe_sandbox=unsafe_sandbox,
+            worker_setup=worker_setup,
+            target_model=target_model,
+        )
+        console.print(REAL_MODEL_NOTE)
+        raise typer.Exit(code)
     with DemoServer(root) as server:
         console.print(f"archive server: {server.url} (SQLite at {server.db_path})")
         config = _unsafe(demo_config(root, data, limit, model), unsafe_sandbox)

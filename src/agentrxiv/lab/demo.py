@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from pathlib import Path
 
-import httpx
-
+from agentrxiv.client import wait_until_serving
 from agentrxiv.errors import AgentrxivError
 
 START_TIMEOUT_S = 60
@@ -25,10 +23,11 @@ def free_port() -> int:
 class DemoServer:
     """``with DemoServer(root) as server:`` serves ``root/archive.sqlite`` on ``server.url``."""
 
-    def __init__(self, root: Path, lab: str = "demo-lab") -> None:
+    def __init__(self, root: Path, lab: str = "demo-lab", *, admin: bool = False) -> None:
         self.db_path = root / "archive.sqlite"
         self.db_url = f"sqlite:///{self.db_path}"
         self.lab = lab
+        self.admin = admin  # an admin token can create a campaign and mint its labs' tokens
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = ""
@@ -50,7 +49,7 @@ class DemoServer:
         database = Database(self.db_url)
         try:
             with database.write() as session:
-                self.token = create_token(session, self.lab)
+                self.token = create_token(session, self.lab, admin=self.admin)
         finally:
             database.dispose()
         config = uvicorn.Config(
@@ -66,15 +65,8 @@ class DemoServer:
         return self
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AgentrxivError(f"the demo server did not start on {self.url}")
+        if not wait_until_serving(self.url, START_TIMEOUT_S):
+            raise AgentrxivError(f"the demo server did not start on {self.url}")
 
     def wait(self) -> None:
         """Block until the server stops (Ctrl-C)."""
