@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from tests.campaign.conftest import campaign_config, run_cli, state_of
 
-from agentrxiv.archive.client import ArchiveClient
+from agentrxiv.client import ArchiveClient
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -2,7 +2,13 @@
 lab, schedules (lab, paper) runs on an executor with at most C at once, records every
 paper, enforces the campaign-wide budget (counting spend still in flight), posts records
 to the server, and checkpoints its own state after every change so ``--resume`` continues
-after ``kill -9`` without redoing finished papers or publishing one twice."""
+after ``kill -9`` without redoing finished papers or publishing one twice.
+
+Runs report spend, phase and results through their executor (on Ray: task values and a
+progress actor), never through files in a run's directory, so workers may live on other
+machines. A run killed by a signal or lost with its node is started again from its
+checkpoint, at most ``max_retries`` times; a busy server (503) is waited out, and only a
+server that stays unreachable for ``server_patience_s`` stops the campaign."""
 
 from __future__ import annotations
 
@@ -12,29 +18,31 @@ import os
 import time
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.schemas import CampaignCreate, CampaignUpdate
 from agentrxiv.campaign.config import CampaignConfig
-from agentrxiv.campaign.executors import Executor, Finished, make_executor
+from agentrxiv.campaign.executors import Executor, Finished, LocalExecutor
 from agentrxiv.campaign.ledger import (
     CampaignState,
     PaperRecord,
     RunEntry,
-    in_flight_spend,
     load_campaign_state,
     save_campaign_state,
     totals,
 )
 from agentrxiv.campaign.live import LiveView
+from agentrxiv.campaign.ray_executor import RayExecutor
 from agentrxiv.campaign.worker import SPEC_FILE
+from agentrxiv.client import ArchiveClient
 from agentrxiv.errors import ArchiveError, ConfigError
-from agentrxiv.lab.checkpoint import atomic_write_text
+from agentrxiv.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 TICK_S = 0.1
 BUDGET_CHECK_S = 1.0
+BUSY_WAIT_S = 2.0
 # The server lab (``<campaign id>-verifier``) that posts the campaign's verifications.
 VERIFIER_LAB = "verifier"
 
@@ -103,6 +111,16 @@ class Orchestrator:
                 state.runs.append(RunEntry(lab=spec.name, paper=number))
         return state
 
+    def _check_same_mode(self, state: CampaignState) -> None:
+        """A campaign's access mode is fixed at creation: its labs' tokens carry it."""
+        before = state.config.get("mode", "shared")
+        if self.config.mode != before:
+            raise ConfigError(
+                f"campaign {state.campaign_id} runs in access mode {before!r}; "
+                f"--resume cannot change it to {self.config.mode!r}",
+                hint=f"resume with mode {before!r}, or start a new campaign",
+            )
+
     def prepare(self) -> CampaignState:
         """Create the campaign (or load it with ``--resume``) and save the state."""
         existing = load_campaign_state(self.dir)
@@ -118,6 +136,7 @@ class Orchestrator:
             state = self._create()
         else:
             state = existing
+            self._check_same_mode(state)
             self._extend_runs(state)
             for entry in state.runs:
                 if entry.status in ("running", "stopped"):
@@ -188,6 +207,7 @@ class Orchestrator:
             "verify_token": self.state.verifier_token,
             "verify_model": self.config.verify_model,
             "verify_limit": self.config.verify_limit,
+            "archive_verifier_wait_s": self.config.archive_verifier_wait_s,
             "worker_setup": self.config.worker_setup,
             "server_retries": self.config.server_retries,
             "budget": self._budget_left(exclude=entry),
@@ -210,15 +230,25 @@ class Orchestrator:
     # ------------------------------------------------------------------ budgets
 
     def spend(self, exclude: RunEntry | None = None) -> tuple[int, float, float]:
-        """Tokens, dollars (finished runs + every other run's ledger) and campaign seconds."""
+        """Tokens, dollars (finished runs + what every other run last reported, on any
+        node) and campaign seconds."""
         assert self.state is not None
         done = totals(self.state.records())
         tokens, usd = done["tokens"], done["cost_usd"] or 0.0
-        for entry in self.state.runs:  # in flight, stopped or interrupted: their ledgers
-            if entry.status != "done" and entry is not exclude and entry.lab_dir:
-                t, d = in_flight_spend(Path(entry.lab_dir))
-                tokens, usd = tokens + t, usd + d
+        for entry in self.state.runs:  # in flight, stopped or interrupted
+            if entry.status != "done" and entry is not exclude:
+                tokens, usd = tokens + entry.spent_tokens, usd + entry.spent_usd
         return tokens, usd, self.state.elapsed_s + time.monotonic() - self._clock
+
+    def _refresh_progress(self) -> None:
+        """Take the running runs' latest spend and phase from the executor."""
+        assert self.state is not None and self.executor is not None
+        for key, figures in self.executor.progress().items():
+            lab, _, paper = key.partition("/")
+            entry = self.state.run(lab, int(paper))
+            entry.spent_tokens = int(figures.get("tokens") or 0)
+            entry.spent_usd = float(figures.get("cost_usd") or 0.0)
+            entry.phase = str(figures.get("phase") or "")
 
     def _budget_left(self, exclude: RunEntry) -> dict[str, float | None]:
         """What a run may spend: the campaign budget less everything else spent (a resumed
@@ -248,13 +278,28 @@ class Orchestrator:
         assert self.state is not None
         lab, _, paper = done.key.partition("/")
         entry = self.state.run(lab, int(paper))
-        result = done.record
+        result = dict(done.record)
         outcome = str(result.get("outcome", ""))
         started = self.run_started.pop(done.key, None)
-        if result.get("resumable") or (outcome.startswith("budget:") and self.budget_exhausted()):
-            entry.status = "stopped"
-            if outcome.startswith("server unreachable") and not self.stop_reason:
+        if result.get("resumable"):  # its ledger so far, reported with its record
+            entry.spent_tokens = int(result.get("tokens") or entry.spent_tokens)
+            entry.spent_usd = float(result.get("cost_usd") or entry.spent_usd)
+        if outcome.startswith("server unreachable") and not self.stop_reason:
+            if self._server_answers():  # busy, not gone: the run goes again
+                result["retry"] = True
+            else:
                 self.stop_reason = f"{outcome}; --resume continues"
+        if result.get("retry") and not self.stop_reason:
+            if entry.retries < self.config.max_retries:
+                entry.retries += 1
+                entry.retry_log.append(outcome[:300])
+                entry.status = "pending"  # resumes from its checkpoint
+                log.warning("run %s: %s; retry %d", done.key, outcome, entry.retries)
+                self._save()
+                return
+            result["outcome"] = f"crashed after {entry.retries} retries: {outcome}"[:500]
+        elif result.get("resumable") or (outcome.startswith("budget:") and self.budget_exhausted()):
+            entry.status = "stopped"
             self._save()
             return
         fields = set(PaperRecord.model_fields)
@@ -268,28 +313,57 @@ class Orchestrator:
         self._post()
 
     def _post(self, status: str | None = None, reason: str = "") -> None:
-        """Send status and records to the server; unreachable = stop (resume later)."""
+        """Send status and records to the server. A busy server (503) is waited out for up
+        to ``server_patience_s``; only one that stops answering stops the campaign."""
         assert self.state is not None
         records = [r.model_dump(mode="json") for r in self.state.records()]
         update = CampaignUpdate(status=status, reason=reason, records=records)
         token = self.config.token or os.environ.get("AGENTRXIV_TOKEN")
-        try:
-            with self._client(token) as client:
-                client.update_campaign(self.state.campaign_id, update)
-        except ArchiveError as exc:
-            if exc.status == 503 and not self.stop_reason:
-                self.stop_reason = f"server unreachable: {exc.message}; --resume continues"
-            log.warning("could not update campaign %s: %s", self.state.campaign_id, exc)
+        deadline = time.monotonic() + self.config.server_patience_s
+        while True:
+            try:
+                with self._client(token) as client:
+                    client.update_campaign(self.state.campaign_id, update)
+                return
+            except ArchiveError as exc:
+                if exc.status != 503 or time.monotonic() >= deadline:
+                    log.warning("could not update campaign %s: %s", self.state.campaign_id, exc)
+                    return
+                if not self._server_answers():
+                    if not self.stop_reason:
+                        self.stop_reason = f"server unreachable: {exc.message}; --resume continues"
+                    return
+                log.info("server busy (%s); posting again in %.0fs", exc.message, BUSY_WAIT_S)
+                time.sleep(BUSY_WAIT_S)
+
+    def _server_answers(self) -> bool:
+        """Whether the server answers HTTP at all (a 503 counts: busy, not gone), trying
+        for up to ``server_patience_s``."""
+        deadline = time.monotonic() + self.config.server_patience_s
+        while True:
+            try:
+                server = self.state.server if self.state else ""
+                httpx.get(f"{server.rstrip('/')}/api/v1/health", timeout=10)
+                return True
+            except httpx.HTTPError:
+                if time.monotonic() >= deadline:
+                    return False
+                time.sleep(1.0)
 
     # ------------------------------------------------------------------ the loop
+
+    def _make_executor(self) -> Executor:
+        """The configured executor (Ray runs keep their checkpoints in the store)."""
+        if self.config.executor == "ray":
+            store = self.config.checkpoint_store or str(self.dir / "checkpoints")
+            return RayExecutor(self.config.ray_address, self.config.ray_num_cpus, store=store)
+        return LocalExecutor()
 
     def run(self) -> CampaignState:
         """Run until every paper is done, or the budget/server stops the campaign."""
         state = self.state or self.prepare()
         if self.executor is None:
-            self.executor = make_executor(
-                self.config.executor, self.config.ray_address, self.config.ray_num_cpus
-            )
+            self.executor = self._make_executor()
         view = LiveView(self, self.console)
         last_budget_check = 0.0
         try:
@@ -300,6 +374,7 @@ class Orchestrator:
                     now = time.monotonic()
                     if not self.stop_reason and now - last_budget_check >= BUDGET_CHECK_S:
                         last_budget_check = now
+                        self._refresh_progress()
                         self.stop_reason = self.budget_exhausted()
                     if self.stop_reason:
                         self._stop_running()
@@ -321,14 +396,11 @@ class Orchestrator:
         return self._close(state)
 
     def _stop_running(self) -> None:
+        """Stop every run; record those that finished meanwhile, keep the rest resumable."""
         assert self.executor is not None
         self.executor.stop_all()
         for done in self.executor.poll():
             self._finish(done)
-        for key in self.executor.running():  # Ray: cancelled tasks leave no record
-            lab, _, paper = key.partition("/")
-            assert self.state is not None
-            self.state.run(lab, int(paper)).status = "stopped"
 
     def _close(self, state: CampaignState) -> CampaignState:
         pending = [r for r in state.runs if r.status != "done"]

@@ -70,7 +70,7 @@ def campaign_run(
 
 
 def _fetch(server: str | None, ids: list[str]) -> list:  # noqa: ANN401 - CampaignPublic list
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
     from agentrxiv.lab.insights import near_duplicate_share
 
     with ArchiveClient(_server(server)) as client:
