@@ -22,21 +22,21 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from subprocess import Popen
 from urllib.parse import urlencode
 
 import httpx
+
+import served
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -50,6 +50,8 @@ WORDS = (
     *("retrieval", "agents", "planning", "reflection", "arithmetic", "proof", "tool"),
     *("memory", "exemplar", "few-shot", "calibration", "ensemble"),
 )
+# Requests that got no answer (the connection failed), by exception, over the whole run.
+CONNECTION_ERRORS: Counter[str] = Counter()
 ENDPOINTS = ("search keyword", "search semantic", "search hybrid", "paper page", "arxiv api")
 
 
@@ -67,12 +69,7 @@ class LevelResult:
     per_s: float
     errors_5xx: int
     other_errors: int
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    connection_errors: int  # no answer at all: ReadError, RemoteProtocolError, ...
 
 
 def rss_mb(pid: int) -> float:
@@ -104,35 +101,11 @@ def postgres_url() -> Iterator[str]:
         admin.dispose()
 
 
-@contextmanager
-def running_server(db: str, home: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``agentrxiv serve`` on a free port with default settings, until the block ends."""
-    port = _free_port()
-    env = {**os.environ, "AGENTRXIV_HOME": str(home)}
-    log = open(home / "server.log", "wb")  # noqa: SIM115 - closed below
-    cmd = [sys.executable, "-m", "agentrxiv.cli.main", "serve", "--port", str(port), "--db", db]
-    proc = subprocess.Popen(
-        cmd + ["--log-level", "warning"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit((home / "server.log").read_text())
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+def running_server(db: str, home: Path) -> AbstractContextManager[tuple[str, Popen[bytes]]]:
+    """The server with default settings; only the per-address limit of costly anonymous
+    reads is off, since every client here shares one address (it would answer 429 to most
+    semantic and hybrid searches)."""
+    return served.running_server(db, home, {"AGENTRXIV_COSTLY_READS_PER_MINUTE": "0"})
 
 
 def admin_token(db: str) -> str:
@@ -201,9 +174,10 @@ async def drive(
                 try:
                     response = await http.get(path)
                     statuses[response.status_code] += 1
-                except httpx.HTTPError as exc:  # no answer: counted under -1, named in
+                except httpx.HTTPError as exc:  # no answer: counted under -1, named
                     statuses[-1] += 1
                     failures[type(exc).__name__] += 1
+                    CONNECTION_ERRORS[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - began)
 
         began = time.perf_counter()
@@ -231,7 +205,7 @@ def run_levels(
             paths = [make_path(endpoint, ids, rng) for _ in range(count)]
             latencies, statuses, wall = asyncio.run(drive(url, paths, clients, args.timeout))
             errors_5xx = sum(n for s, n in statuses.items() if s >= 500)
-            other = sum(n for s, n in statuses.items() if s < 200 or 300 <= s < 500)
+            other = sum(n for s, n in statuses.items() if 0 <= s < 200 or 300 <= s < 500)
             row = LevelResult(
                 db=db_name,
                 endpoint=endpoint,
@@ -243,12 +217,13 @@ def run_levels(
                 per_s=count / wall,
                 errors_5xx=errors_5xx,
                 other_errors=other,
+                connection_errors=statuses[-1],
             )
             results.append(row)
             print(
                 f"  {db_name:<10} {endpoint:<16} {clients:>4} clients: p50 {row.p50_ms:7.1f} "
                 f"p95 {row.p95_ms:7.1f} p99 {row.p99_ms:7.1f} ms, {row.per_s:6.1f}/s, "
-                f"5xx {errors_5xx}, other {other} {dict(statuses)}",
+                f"5xx {errors_5xx}, other {other}, no answer {statuses[-1]} {dict(statuses)}",
                 flush=True,
             )
     return results
@@ -283,8 +258,8 @@ def soak(
         "soak_requests": args.soak,
         "soak_seconds": time.perf_counter() - began,
         "soak_5xx": sum(n for s, n in statuses.items() if s >= 500),
-        "soak_other_errors": sum(n for s, n in statuses.items() if s < 200 or s >= 300)
-        - sum(n for s, n in statuses.items() if s >= 500),
+        "soak_other_errors": sum(n for s, n in statuses.items() if 0 <= s < 200 or 300 <= s < 500),
+        "soak_connection_errors": statuses[-1],
     }
 
 
@@ -320,14 +295,15 @@ def markdown(results: list[LevelResult], memory: dict[str, dict], load: tuple) -
     lines = [
         f"load average before: {load[0]:.2f} / after: {load[1]:.2f}",
         "",
-        "| db | endpoint | clients | requests | p50 ms | p95 ms | p99 ms | req/s | 5xx | other |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| db | endpoint | clients | requests | p50 ms | p95 ms | p99 ms | req/s | 5xx | other "
+        "| no answer |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
             f"| {r.db} | {r.endpoint} | {r.clients} | {r.requests} | {r.p50_ms:.0f} | "
             f"{r.p95_ms:.0f} | {r.p99_ms:.0f} | {r.per_s:.0f} | {r.errors_5xx} | "
-            f"{r.other_errors} |"
+            f"{r.other_errors} | {r.connection_errors} |"
         )
     for db_name, mem in memory.items():
         lines.append("")
@@ -335,8 +311,10 @@ def markdown(results: list[LevelResult], memory: dict[str, dict], load: tuple) -
             f"{db_name} soak: RSS {mem['rss_start_mb']:.0f} MiB at start, "
             f"{mem['rss_after_warmup_mb']:.0f} MiB after warm-up, "
             f"{mem['rss_after_soak_mb']:.0f} MiB after {mem['soak_requests']} more requests "
-            f"({mem['growth_after_warmup_pct']:+.1f}%), 5xx {mem['soak_5xx']}"
+            f"({mem['growth_after_warmup_pct']:+.1f}%), 5xx {mem['soak_5xx']}, "
+            f"no answer {mem['soak_connection_errors']}"
         )
+    lines.append(f"\nrequests without an answer, whole run: {dict(CONNECTION_ERRORS)}")
     return "\n".join(lines)
 
 

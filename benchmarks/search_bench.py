@@ -19,16 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import httpx
 import numpy as np
 from rich.progress import Progress
 from sqlalchemy import func, select
@@ -38,14 +35,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from agentrxiv.archive import repository  # noqa: E402
 from agentrxiv.archive.auth import Principal, create_token, get_or_create_lab  # noqa: E402
-from agentrxiv.archive.client import ArchiveClient  # noqa: E402
 from agentrxiv.archive.db import Database, migrate  # noqa: E402
 from agentrxiv.archive.schemas import PaperCreate  # noqa: E402
 from agentrxiv.archive.search import index as search_index  # noqa: E402
 from agentrxiv.archive.search import search  # noqa: E402
 from agentrxiv.archive.search.embedder import get_embedder, search_text, to_bytes  # noqa: E402
 from agentrxiv.archive.tables import Paper, PaperVersion  # noqa: E402
+from agentrxiv.client import ArchiveClient  # noqa: E402
 from agentrxiv.errors import ConflictError  # noqa: E402
+from search_index_bench import bulk_ingest, compare_index, print_index_table  # noqa: E402
+from served import running_server  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
 TOPICS = {
@@ -168,10 +167,22 @@ def _time_embedding(queries: list[str]) -> list[float]:
     return timings
 
 
+SYNTHETIC_TOPICS = 2_000
+_CENTROIDS = np.random.default_rng(12345).standard_normal((SYNTHETIC_TOPICS, 384))
+_CENTROIDS = (_CENTROIDS / np.linalg.norm(_CENTROIDS, axis=1, keepdims=True)).astype(np.float32)
+
+
+def synthetic_vector(rng: np.random.Generator, noise: float = 1.3) -> np.ndarray:
+    """A unit vector near one of the synthetic topics' centroids (cosine ~0.6 to it), so the
+    approximate index sees topical structure as it does with MiniLM embeddings."""
+    centroid = _CENTROIDS[rng.integers(SYNTHETIC_TOPICS)]
+    vector = centroid + noise * rng.standard_normal(384).astype(np.float32) / np.sqrt(384)
+    return (vector / np.linalg.norm(vector)).astype(np.float32)
+
+
 def _random_embedding(rng: np.random.Generator) -> Callable[[dict[str, str]], bytes]:
     def fake(_fields: dict[str, str]) -> bytes:
-        vector = rng.standard_normal(384).astype(np.float32)
-        return to_bytes(vector / np.linalg.norm(vector))
+        return to_bytes(synthetic_vector(rng))
 
     return fake
 
@@ -235,32 +246,6 @@ def ingest(
     return done, done / elapsed if elapsed else 0.0
 
 
-def _start_server(url: str, home: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``agentrxiv serve`` on a free port, once it answers."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    home.mkdir(parents=True, exist_ok=True)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "agentrxiv.cli.main", "serve", "--port", str(port), "--db", url]
-        + ["--log-level", "warning"],
-        env={**os.environ, "AGENTRXIV_HOME": str(home)},
-        stdout=(home / "server.log").open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        if server.poll() is not None:
-            raise SystemExit(f"server exited: {(home / 'server.log').read_text()}")
-        try:
-            if httpx.get(f"{base}/api/v1/health", timeout=2).status_code == 200:
-                return server, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("server did not start")
-
-
 def _submit_all(base: str, token: str, papers: list[PaperCreate]) -> None:
     """One client publishing ``papers`` one after another."""
     with ArchiveClient(base, token, timeout=300) as client:
@@ -278,8 +263,7 @@ def http_ingest(gen: CorpusGenerator, client_counts: list[int], papers: int) -> 
     db = Database(url)
     with db.write() as session:
         token = create_token(session, "http-bench-lab")
-    server, base = _start_server(url, OUT / "http_home")
-    try:
+    with running_server(url, OUT / "http_home") as (base, _):
         with ArchiveClient(base, token, timeout=300) as client:
             client.submit(gen.paper())  # loads the model in the server
         print("\n| HTTP clients | papers | papers/s | load |\n|---|---|---|---|")
@@ -291,9 +275,6 @@ def http_ingest(gen: CorpusGenerator, client_counts: list[int], papers: int) -> 
                 list(pool.map(_submit_all, [base] * clients, [token] * clients, shares))
             rate = papers / (time.perf_counter() - start)
             print(f"| {clients} | {papers} | {rate:.1f} | {os.getloadavg()[0]:.1f} |", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     with db.read() as session:
         stored = session.scalar(select(func.count()).select_from(PaperVersion)) or 0
         missing = session.scalar(
@@ -365,25 +346,32 @@ def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> 
         lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=False)
     queries = gen.queries(args.queries)
     deadline = time.monotonic() + (args.budget_minutes * 60 or float("inf"))
-    rows, have, reference = [], 0, None
+    rows, have, reference, index_rows = [], 0, None, []
     for size in [int(s) for s in args.sizes.split(",")]:
         mode = "single" if have == 0 else "batched"
         if size > args.real_embeddings_up_to:
             mode = "synthetic"
-        done, rate = ingest(db, lab, gen, size - have, args.batch, mode, deadline)
+        if args.bulk:
+            done, mode = size - have, "bulk SQL, synthetic"
+            rate = bulk_ingest(db, gen, done, args.seed + have)
+        else:
+            done, rate = ingest(db, lab, gen, size - have, args.batch, mode, deadline)
         if done == 0:
             break
         have += done
         if have < size:
             print(f"ingest stopped at {have} papers instead of {size}", flush=True)
+        index_rows.append(compare_index(db, queries, have))
         rows.append(measure(db, queries, have, f"{rate:.1f} ({mode})"))
-        if reference is None:
+        if reference is None and args.reference_queries:
             ref = statistics.median(
                 reference_latency(db, q) for q in queries[: args.reference_queries]
             )
             reference = (have, ref, float(rows[-1][4]))
             print(f"reference at {have}: {ref:.0f} ms per query", flush=True)
     print_table(rows, reference)
+    if index_rows:
+        print_index_table(index_rows)
 
 
 def main() -> None:
@@ -412,6 +400,9 @@ def main() -> None:
         default="",
         help="instead: ingest rate over HTTP with these concurrent client counts, e.g. 1,2,4",
     )
+    parser.add_argument(
+        "--bulk", action="store_true", help="write synthetic papers straight into SQLite tables"
+    )
     parser.add_argument("--http-papers", type=int, default=60, help="papers per client count")
     args = parser.parse_args()
 
@@ -439,7 +430,9 @@ def main() -> None:
         with db.read() as session:
             size = session.scalar(select(func.count()).select_from(Paper)) or 0
         queries = gen.queries(args.queries)
+        index_rows = [compare_index(db, queries, size)]
         print_table([measure(db, queries, size, "(measured only)")], None)
+        print_index_table(index_rows)
     else:
         run_growth(args, db, gen)
     db.dispose()

@@ -4,7 +4,11 @@ processes sharing one database stay correct without embedding any paper again.
 
 Each refresh reads only version ids above what the matrix holds (plus a short window below,
 for PostgreSQL transactions that commit out of id order); at most every 10 seconds it also
-compares the number of latest versions with the database's, reloading if it holds fewer."""
+compares the number of latest versions with the database's, reloading if it holds fewer.
+
+Once the matrix holds ``search_index_min_papers`` embedded latest versions, an approximate
+nearest-neighbour index (``approximate``, ``ann``) proposes the candidates instead of a scan
+of every row; below that, and for small filtered sets, the scan answers exactly."""
 
 from __future__ import annotations
 
@@ -17,9 +21,12 @@ import numpy as np
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
+from agentrxiv.archive.search.ann import AnnIndex, index_path
+from agentrxiv.archive.search.approximate import approximate_rank, maintain_index
 from agentrxiv.archive.search.embedder import EMBEDDING_DIM, from_bytes, torch_threads
 from agentrxiv.archive.search.filters import Candidates
 from agentrxiv.archive.tables import PaperVersion
+from agentrxiv.config import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +52,13 @@ class EmbeddingMatrix:
     max_seen: int = 0
     next_recount: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    alive_count: int = 0
+    # The approximate index (None: not built yet, or below the threshold), whether a
+    # background thread is building or saving it, and which reset it belongs to.
+    ann: AnnIndex | None = None
+    ann_busy: bool = False
+    ann_build_seconds: float = 0.0
+    generation: int = 0
 
     def _append(self, version_id: int, vector: np.ndarray) -> None:
         if self.size == len(self.vectors):
@@ -57,6 +71,9 @@ class EmbeddingMatrix:
         self.alive[self.size] = True
         self.row_of_version[version_id] = self.size
         self.size += 1
+        self.alive_count += 1
+        if self.ann is not None:
+            self.ann.add(np.array([version_id]), self.vectors[self.size - 1 : self.size])
 
     def _scores(self, query_vector: np.ndarray) -> np.ndarray:
         """Cosine of the query with every row (numpy has no fast float16 product; torch has)."""
@@ -71,6 +88,9 @@ class EmbeddingMatrix:
         row = self.row_of_version.pop(version_id, None)
         if row is not None:
             self.alive[row] = False
+            self.alive_count -= 1
+            if self.ann is not None:
+                self.ann.remove(np.array([version_id]))
 
     def _apply(self, version_id: int, paper_id: str, embedding: bytes | None) -> None:
         """Record a newly seen latest version, replacing its paper's previous one."""
@@ -135,6 +155,7 @@ class EmbeddingMatrix:
         self.vectors, self.version_ids, self.alive = fresh.vectors, fresh.version_ids, fresh.alive
         self.size, self.max_seen, self.next_recount = 0, 0, 0.0
         self.row_of_version, self.latest_of_paper, self.seen = {}, {}, set()
+        self.alive_count, self.ann, self.generation = 0, None, self.generation + 1
 
     def _full_load(self, session: Session) -> None:
         self.max_seen = session.scalar(select(func.max(PaperVersion.id))) or 0
@@ -154,6 +175,10 @@ class EmbeddingMatrix:
     ) -> tuple[list[tuple[int, float]], int]:
         """The ``depth`` best ``(version_id, cosine)`` of admitted rows, and how many there are;
         with ``floor``, rows whose cosine is below it are neither ranked nor counted."""
+        if self.ann is not None:
+            approximate = approximate_rank(self, query_vector, admitted, depth, floor)
+            if approximate is not None:
+                return approximate
         if admitted.allowed is not None:
             rows = np.fromiter(
                 (r for v in admitted.allowed if (r := self.row_of_version.get(v)) is not None),
@@ -168,8 +193,11 @@ class EmbeddingMatrix:
             rows = np.flatnonzero(mask)
         if rows.size == 0:
             return [], 0
-        # One matrix-vector product over every row, then pick: cheaper than copying rows out.
-        scores = self._scores(query_vector)[rows]
+        if rows.size * 8 < self.size:  # a small filtered set: copying its rows out is cheaper
+            query = np.asarray(query_vector, dtype=np.float32)
+            scores = self.vectors[rows].astype(np.float32) @ query
+        else:  # one matrix-vector product over every row, then pick
+            scores = self._scores(query_vector)[rows]
         if floor is not None:
             close = scores >= floor
             rows, scores = rows[close], scores[close]
@@ -186,10 +214,21 @@ _matrices: dict[str, EmbeddingMatrix] = {}
 _matrices_lock = threading.Lock()
 
 
+def _url_of(session: Session) -> str:
+    return session.get_bind().engine.url.render_as_string(hide_password=False)
+
+
 def _matrix_of(session: Session) -> EmbeddingMatrix:
-    key = session.get_bind().engine.url.render_as_string(hide_password=False)
     with _matrices_lock:
-        return _matrices.setdefault(key, EmbeddingMatrix())
+        return _matrices.setdefault(_url_of(session), EmbeddingMatrix())
+
+
+def _refresh_and_maintain(session: Session, matrix: EmbeddingMatrix) -> None:
+    """Bring the matrix up to date and start the index build or save if due (under lock)."""
+    settings = get_settings()
+    matrix.refresh(session)
+    path = index_path(_url_of(session), settings.home)
+    maintain_index(matrix, path, settings.search_index_min_papers)
 
 
 def semantic_rank(
@@ -206,8 +245,33 @@ def semantic_rank(
     # while the threads it blocks hold connections.
     session.connection()
     with matrix.lock:
-        matrix.refresh(session)
+        _refresh_and_maintain(session, matrix)
         return matrix.rank(query_vector, admitted, depth, floor)
+
+
+def wait_for_index(session: Session, timeout: float) -> bool:
+    """Refresh the database's matrix (starting the index build if due) and wait up to
+    ``timeout`` seconds for its approximate index; whether it is in use (tests, benchmarks)."""
+    matrix = _matrix_of(session)
+    deadline = time.monotonic() + timeout
+    session.connection()
+    with matrix.lock:
+        _refresh_and_maintain(session, matrix)
+    while matrix.ann is None and matrix.ann_busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return matrix.ann is not None
+
+
+def index_state(session: Session) -> dict[str, float | int | bool]:
+    """The approximate index's state for ``session``'s database (benchmarks, diagnostics)."""
+    matrix = _matrix_of(session)
+    with matrix.lock:
+        return {
+            "papers": matrix.alive_count,
+            "in_use": matrix.ann is not None,
+            "indexed": len(matrix.ann) if matrix.ann is not None else 0,
+            "build_seconds": matrix.ann_build_seconds,
+        }
 
 
 def unembedded_count(session: Session, version_ids: list[int]) -> int:

@@ -1,0 +1,233 @@
+"""The approximate index against the exact scan on one database (used by search_bench.py at
+each size): the index's build (or load) time, file size and the process's memory, p50/p95 of
+semantic and hybrid search through each, and recall@10 of the index's results against exact
+search's.
+
+Recall queries are in the papers' own distribution: a stored paper's vector plus noise
+(cosine ~0.9 to it), each paired with a topic-word query for hybrid's keyword half; the
+embedder is bypassed for them. Latency queries are the real text queries, embedded."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import select, true
+
+from agentrxiv.archive.db import Database
+from agentrxiv.archive.search import hybrid, search, semantic
+from agentrxiv.archive.search.ann import index_path
+from agentrxiv.archive.search.embedder import from_bytes, get_embedder
+from agentrxiv.archive.tables import PaperVersion
+from agentrxiv.config import get_settings
+
+RECALL_QUERIES = 100
+
+
+def rss_mb() -> float:
+    """This process's resident memory in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+@contextmanager
+def exact_only() -> Iterator[None]:
+    """Semantic ranking by the exact scan, index or not."""
+    saved = semantic.approximate_rank
+    semantic.approximate_rank = lambda *args: None
+    try:
+        yield
+    finally:
+        semantic.approximate_rank = saved
+
+
+@contextmanager
+def query_vectors(vectors: dict[str, np.ndarray]) -> Iterator[None]:
+    """Queries embedded as ``vectors`` says (the real embedder for any other text)."""
+
+    class Fixed:
+        def encode_one(self, text: str) -> np.ndarray:
+            return vectors[text] if text in vectors else get_embedder().encode_one(text)
+
+    saved = hybrid.get_embedder
+    hybrid.get_embedder = Fixed
+    try:
+        yield
+    finally:
+        hybrid.get_embedder = saved
+
+
+def _latency(db: Database, queries: list[str], mode: str) -> tuple[float, float]:
+    timings = []
+    with db.read() as session:
+        search(session, queries[0], mode, k=10)
+        for query in queries:
+            began = time.perf_counter()
+            search(session, query, mode, k=10)
+            timings.append((time.perf_counter() - began) * 1000)
+    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+
+
+def _recall_vectors(db: Database, queries: list[str]) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(3)
+    with db.read() as session:
+        ids = list(session.scalars(select(PaperVersion.id).where(PaperVersion.is_latest == true())))
+        picks = [int(i) for i in rng.choice(ids, min(RECALL_QUERIES, len(ids)), replace=False)]
+        stored = session.scalars(select(PaperVersion.embedding).where(PaperVersion.id.in_(picks)))
+        vectors = [from_bytes(blob) for blob in stored if blob]
+    out = {}
+    for n, vector in enumerate(vectors):
+        noisy = vector + 0.5 * rng.standard_normal(len(vector)).astype(np.float32) / np.sqrt(
+            len(vector)
+        )
+        out[f"{queries[n % len(queries)]} #{n}"] = noisy / np.linalg.norm(noisy)
+    return out
+
+
+def _hits(db: Database, texts: list[str], mode: str) -> dict[str, list[str]]:
+    with db.read() as session:
+        return {t: [h.id for h in search(session, t, mode, k=10).items] for t in texts}
+
+
+def compare_index(db: Database, queries: list[str], size: int) -> dict[str, object]:
+    """Index vs exact scan at this size; prints a line and returns the figures."""
+    before = rss_mb()
+    began = time.perf_counter()
+    with db.read() as session:
+        in_use = semantic.wait_for_index(session, timeout=7200)
+        state = semantic.index_state(session)
+    ready_s = time.perf_counter() - began
+    path = index_path(db.url, get_settings().home)
+    row: dict[str, object] = {
+        "papers": size,
+        "index": in_use,
+        "ready_s": ready_s,
+        "file_mb": path.stat().st_size / 2**20 if path and path.is_file() else 0.0,
+        "rss_before_mb": before,
+        "rss_mb": rss_mb(),
+        "threshold": get_settings().search_index_min_papers,
+        "indexed": state["indexed"],
+    }
+    for mode in ("semantic", "hybrid"):
+        row[f"{mode}_index"] = _latency(db, queries, mode)
+        with exact_only():
+            row[f"{mode}_exact"] = _latency(db, queries, mode)
+    vectors = _recall_vectors(db, queries)
+    with query_vectors(vectors):
+        for mode in ("semantic", "hybrid"):
+            got = _hits(db, list(vectors), mode)
+            with exact_only():
+                want = _hits(db, list(vectors), mode)
+            found = sum(len(set(got[t]) & set(want[t])) for t in vectors)
+            row[f"{mode}_recall"] = found / max(1, sum(len(want[t]) for t in vectors))
+    print(
+        f"size {size}: index {'in use' if in_use else 'not used'} "
+        f"(ready in {ready_s:.1f} s, file {row['file_mb']:.0f} MiB, RSS {row['rss_mb']:.0f} MiB); "
+        + "; ".join(
+            f"{m} p50/p95 {row[f'{m}_index'][0]:.1f}/{row[f'{m}_index'][1]:.1f} ms with index, "
+            f"{row[f'{m}_exact'][0]:.1f}/{row[f'{m}_exact'][1]:.1f} exact, "
+            f"recall@10 {row[f'{m}_recall']:.3f}"
+            for m in ("semantic", "hybrid")
+        ),
+        flush=True,
+    )
+    return row
+
+
+def print_index_table(rows: list[dict[str, object]]) -> None:
+    """The Markdown table of ``compare_index`` rows."""
+    print(
+        "\n| papers | index | ready s | semantic p50/p95 index | exact | recall@10 "
+        "| hybrid p50/p95 index | exact | recall@10 | index file MiB | RSS MiB |"
+    )
+    print("|---|---|---:|---|---|---:|---|---|---:|---:|---:|")
+    for r in rows:
+        cells = [r["papers"], "yes" if r["index"] else "no", f"{r['ready_s']:.1f}"]
+        for mode in ("semantic", "hybrid"):
+            for kind in ("index", "exact"):
+                p50, p95 = r[f"{mode}_{kind}"]  # type: ignore[misc]
+                cells.append(f"{p50:.1f} / {p95:.1f}")
+            cells.append(f"{r[f'{mode}_recall']:.3f}")
+        cells += [f"{r['file_mb']:.0f}", f"{r['rss_mb']:.0f}"]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def bulk_ingest(db: Database, gen: object, count: int, seed: int) -> float:
+    """Write ``count`` synthetic papers straight into SQLite tables (papers, versions, FTS5,
+    categories) in large transactions, bypassing the repository: the write path's per-paper
+    transaction and novelty check would take hours at these sizes on this machine. Vectors
+    come from the same topical distribution as ``--real-embeddings-up-to`` 0; papers/s."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import func, insert, text
+
+    from agentrxiv.archive.auth import get_or_create_lab
+    from agentrxiv.archive.search.embedder import to_bytes
+    from agentrxiv.archive.search.index import FTS_TABLE, paper_categories
+    from agentrxiv.archive.tables import Paper
+
+    if db.dialect != "sqlite":
+        raise SystemExit("--bulk writes SQLite tables; use the repository path for PostgreSQL")
+    from search_bench import synthetic_vector  # the benchmark's own module (no cycle at import)
+
+    rng = np.random.default_rng(seed)
+    began = time.perf_counter()
+    with db.write() as session:
+        lab_id = get_or_create_lab(session, "bulk-lab").id
+        first = (session.scalar(select(func.max(PaperVersion.id))) or 0) + 1
+        papers_before = session.scalar(select(func.count()).select_from(Paper)) or 0
+    now = datetime.now(UTC)
+    for start in range(0, count, 5_000):
+        papers, versions, fts, cats = [], [], [], []
+        for n in range(start, min(count, start + 5_000)):
+            number = papers_before + n
+            month = number // 99_999
+            paper_id = f"{30 + month // 12:02d}{month % 12 + 1:02d}.{number % 99_999 + 1:05d}"
+            data = gen.paper()  # type: ignore[attr-defined]
+            version_id = first + n
+            category = data.categories[0]
+            papers.append({"id": paper_id, "lab_id": lab_id, "created_at": now, "updated_at": now})
+            versions.append(
+                {
+                    "id": version_id,
+                    "paper_id": paper_id,
+                    "version": 1,
+                    "title": data.title,
+                    "abstract": data.abstract,
+                    "body": data.body,
+                    "categories": [category],
+                    "primary_category": category,
+                    "embedding": to_bytes(synthetic_vector(rng)),
+                    "created_at": now,
+                }
+            )
+            fts.append(
+                {
+                    "id": version_id,
+                    "title": data.title,
+                    "abstract": data.abstract,
+                    "body": data.body,
+                }
+                | {"authors": "", "categories": category}
+            )
+            cats.append({"category": category, "version_id": version_id})
+        with db.write() as session:
+            session.execute(insert(Paper), papers)
+            session.execute(insert(PaperVersion), versions)
+            session.execute(
+                text(
+                    f"INSERT INTO {FTS_TABLE} (rowid, title, abstract, authors, categories, body) "
+                    "VALUES (:id, :title, :abstract, :authors, :categories, :body)"
+                ),
+                fts,
+            )
+            session.execute(paper_categories.insert(), cats)
+        print(f"  bulk: {start + len(papers)} papers", flush=True)
+    return count / (time.perf_counter() - began)
