@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,6 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from agentrxiv.client import wait_until_serving
 
 REPO = Path(__file__).resolve().parents[1]
 PG_ADMIN_URL = os.environ.get(
@@ -104,16 +106,7 @@ def start_server(home: Path, db: str, extra_env: dict[str, str] | None = None) -
         stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited: {(home / 'server.log').read_text()}")
-        try:
-            if httpx.get(f"{url}/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
+    if not wait_until_serving(url, 120, lambda: proc.poll() is not None):
         proc.kill()
         raise AssertionError(f"server did not start: {(home / 'server.log').read_text()}")
     server = LiveServer(url=url, db=db, home=home, token="", admin_token="", process=proc)
@@ -183,3 +176,38 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
     server = start_server(home, f"sqlite:///{home / 'archive.sqlite'}")
     yield server
     stop_server(server)
+
+
+# The two databases of module-scoped server fixtures; PostgreSQL skips where none is reachable.
+DATABASES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+def serve_on(kind: str, home: Path, env: dict[str, str] | None = None) -> Iterator[LiveServer]:
+    """A live server on ``kind`` ("sqlite" under ``home``, or a throwaway PostgreSQL database)
+    with ``env``, stopped (and the database dropped) when the generator closes."""
+    with contextlib.ExitStack() as stack:
+        if kind == "sqlite":
+            db = f"sqlite:///{home / 'archive.sqlite'}"
+        else:
+            db = stack.enter_context(contextlib.contextmanager(postgres_database)())
+        live = start_server(home, db, env)
+        stack.callback(stop_server, live)
+        yield live
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses."""
+    return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+def new_lab(server: LiveServer, prefix: str = "lab-") -> str:
+    """A write token of a fresh lab with its own owner, made on the server's database."""
+    from agentrxiv.archive.auth import create_token
+    from agentrxiv.archive.db import Database
+
+    database = Database(server.db)
+    try:
+        with database.write() as session:
+            return create_token(session, unique(prefix))
+    finally:
+        database.dispose()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-INSTALL = "pip install torch==2.13.0 && pip install -r requirements.txt"
+INSTALL = "bash scripts/install.sh"
 PORTABLE_FLAGS = ("-DGGML_NATIVE=OFF", "-DGGML_AVX2=ON", "-DGGML_AVX512=OFF")
 
 
@@ -31,8 +31,9 @@ def _pins() -> dict[str, str]:
 def test_readme_and_ci_install_from_the_pinned_requirements() -> None:
     readme = (REPO / "README.md").read_text()
     ci = (REPO / ".ci/run").read_text()
-    assert INSTALL in readme
-    assert "pip install -q torch==2.13.0" in ci and "pip install -q -r requirements.txt" in ci
+    assert INSTALL in readme and INSTALL in ci
+    script = (REPO / "scripts/install.sh").read_text()
+    assert "pip install torch==2.13.0" in script and "pip install -r requirements.txt" in script
     requirements = (REPO / "requirements.txt").read_text()
     assert "-c constraints.txt" in requirements
     llama = next(ln for ln in requirements.splitlines() if ln.startswith("llama-cpp-python=="))
@@ -83,3 +84,46 @@ def test_the_llama_cpp_cpu_library_has_no_avx512_instructions() -> None:
     ).stdout
     assert "ymm" in disassembly  # AVX2 code is there ...
     assert "zmm" not in disassembly  # ... AVX-512 (512-bit registers) is not
+
+
+def test_ci_proves_the_install_on_a_machine_without_bubblewrap() -> None:
+    ci = (REPO / ".ci/run").read_text()
+    removed, installed = ci.index("apt-get remove -y -qq bubblewrap"), ci.index(INSTALL)
+    assert removed < installed, "CI removes bwrap before the README's install command runs"
+
+
+def test_the_install_script_installs_bubblewrap_when_it_is_missing(tmp_path: Path) -> None:
+    """Runs the script's first step with a PATH that has no bwrap and a recording apt-get."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "calls.log"
+    fake_apt = bin_dir / "apt-get"
+    # The stand-in package manager "installs" bwrap by creating it, as apt would.
+    fake_apt.write_text(
+        f'#!/bin/sh\necho "apt-get $*" >> {log}\n'
+        f'case "$*" in *install*) printf "#!/bin/sh\\n" > {bin_dir}/bwrap; '
+        f"chmod +x {bin_dir}/bwrap;; esac\n"
+    )
+    fake_apt.chmod(0o755)
+    fake_python = bin_dir / "python-stub"
+    fake_python.write_text(f'#!/bin/sh\necho "python $*" >> {log}\n')
+    fake_python.chmod(0o755)
+    fake_sudo = bin_dir / "sudo"  # when the tests do not run as root
+    fake_sudo.write_text('#!/bin/sh\nexec "$@"\n')
+    fake_sudo.chmod(0o755)
+    for name in ("bash", "id", "env", "dirname", "chmod"):
+        (bin_dir / name).symlink_to(shutil.which(name) or f"/usr/bin/{name}")
+    result = subprocess.run(
+        ["bash", str(REPO / "scripts/install.sh")],
+        env={"PATH": str(bin_dir), "PYTHON": str(fake_python)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    calls = log.read_text().splitlines()
+    assert any("install -y -qq bubblewrap" in call for call in calls), calls
+    assert calls[-2:] == [
+        "python -m pip install torch==2.13.0",
+        "python -m pip install -r requirements.txt",
+    ]
