@@ -43,8 +43,21 @@ class Settings(BaseSettings):
         description="Relevance floor of semantic/hybrid search: the least cosine similarity "
         "a paper needs to count as a match (per request: min_score).",
     )
+    search_index_min_papers: int = Field(
+        default=20_000,
+        ge=1,
+        description="Embedded papers from which semantic/hybrid search use the approximate "
+        "nearest-neighbour index (usearch) instead of an exact scan.",
+    )
     # -- server capacity (defaults sized for 2 cores; docs/server.md scales them up)
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
+    keep_alive_timeout: float = Field(
+        default=75.0,
+        gt=0,
+        le=3600,
+        description="Seconds the server keeps an idle HTTP connection open; longer than "
+        "clients' idle expiry (httpx: 5 s), so a client never reuses one being closed.",
+    )
     threadpool_size: int = Field(
         default=32, ge=1, le=1000, description="Threads per worker for blocking request work."
     )
@@ -66,13 +79,33 @@ class Settings(BaseSettings):
     db_pool_timeout: float = Field(
         default=10.0, gt=0, description="Seconds to wait for a free connection before a 503."
     )
-    # -- per-token write limits (0 = unlimited; admin tokens are exempt)
+    # -- per-owner write limits (0 = unlimited; admin tokens are exempt). Every token and lab
+    # of one owner shares these counts, so minting a new token resets nothing.
     writes_per_minute: int = Field(
-        default=120, ge=0, description="Writes (papers, versions, reviews) per token per minute."
+        default=120, ge=0, description="Writes of any kind (and minted tokens) per owner a minute."
     )
-    papers_per_day: int = Field(default=200, ge=0, description="New papers per token per day.")
-    versions_per_day: int = Field(default=500, ge=0, description="New versions per token per day.")
-    reviews_per_day: int = Field(default=1000, ge=0, description="Reviews per token per day.")
+    papers_per_day: int = Field(default=200, ge=0, description="New papers per owner per day.")
+    versions_per_day: int = Field(default=500, ge=0, description="New versions per owner per day.")
+    reviews_per_day: int = Field(default=1000, ge=0, description="Reviews per owner per day.")
+    verifications_per_day: int = Field(
+        default=1000, ge=0, description="Verification records per owner per day."
+    )
+    insights_per_day: int = Field(
+        default=1000, ge=0, description="Insight batches per owner per day."
+    )
+    campaigns_per_day: int = Field(default=50, ge=0, description="New campaigns per owner per day.")
+    campaign_updates_per_day: int = Field(
+        default=20000, ge=0, description="Campaign status/record updates per owner per day."
+    )
+    tokens_per_day: int = Field(
+        default=300, ge=0, description="Tokens (and new labs) an owner may mint over HTTP a day."
+    )
+    costly_reads_per_minute: int = Field(
+        default=60,
+        ge=0,
+        description="Semantic/hybrid searches and novelty checks a minute, per owner (with a "
+        "token) or per client address (without one).",
+    )
     max_code_bytes: int = Field(
         default=5 * 1024 * 1024, ge=0, description="Total size of a paper's code files (413 above)."
     )

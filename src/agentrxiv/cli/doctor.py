@@ -175,11 +175,9 @@ def check_remote_model(spec: str, api_key_env: str | None, base_url: str | None)
 
 def check_sandbox(unsafe: bool) -> Check:
     """The sandbox boundary generated code would run under."""
-    try:
-        from agentrxiv.lab.bwrap import probe
-    except ImportError:
-        return Check("sandbox", "warn", "this version has no bwrap boundary", needed=not unsafe)
-    problem = probe()
+    from agentrxiv.sandbox import boundary_problem
+
+    problem = boundary_problem()
     if problem is None:
         return Check("sandbox", "ok", "bubblewrap boundary (user, PID, IPC, network namespaces)")
     if unsafe:

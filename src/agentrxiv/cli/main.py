@@ -19,6 +19,7 @@ from agentrxiv.cli import (  # noqa: F401 - importing a command module registers
     lab,
     sandbox,
     serve,
+    verifier,
     verify,
 )
 from agentrxiv.cli.app import app, err_console
