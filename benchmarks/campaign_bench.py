@@ -10,6 +10,7 @@ shared against none: claimed (dev) and verified (test) curves, wall time, tokens
 claimed-vs-verified gap, whatever they show.
 
     python benchmarks/campaign_bench.py scaling --concurrency 1 2 4 --executors local ray
+    python benchmarks/campaign_bench.py scaling --concurrency 2 4 --executors local ray-cluster
     python benchmarks/campaign_bench.py embedded --labs 2 --papers 2 --modes shared none
 """
 
@@ -95,9 +96,9 @@ def _gap_share(records: list[Any], wall: float) -> float:
 def scaling(args: argparse.Namespace) -> None:
     """Papers per hour against concurrency, local and Ray."""
     from agentrxiv.bench.fake_endpoint import FakeOpenAIEndpoint
-    from agentrxiv.campaign.scripted import _gold
+    from agentrxiv.testing.scripted_lab import gold_answers
 
-    gold = _gold()
+    gold = gold_answers()
 
     def respond(body: dict[str, Any]) -> str:
         text = str(body["messages"][-1]["content"])
@@ -114,12 +115,7 @@ def scaling(args: argparse.Namespace) -> None:
         DemoServer(root) as server,
     ):
         for executor in args.executors:
-            if executor == "ray":
-                import ray
-
-                ray.init(
-                    num_cpus=max(args.concurrency), include_dashboard=False, log_to_driver=False
-                )
+            cluster = _start_ray(executor, max(args.concurrency))
             base = None
             for c in [0, *args.concurrency]:  # 0: an unrecorded warm-up (server, caches, Ray)
                 started_wall = time.time()
@@ -132,10 +128,10 @@ def scaling(args: argparse.Namespace) -> None:
                         "labs": max(c, 1),
                         "papers": 1,
                         "concurrency": max(c, 1),
-                        "executor": executor,
+                        "executor": "ray" if executor.startswith("ray") else executor,
                         "ray_num_cpus": 0.1,
                         "verify": False,
-                        "worker_setup": "agentrxiv.campaign.scripted:setup",
+                        "worker_setup": "agentrxiv.testing.scripted_lab:setup",
                         "lab": {
                             **SCRIPTED_LAB,
                             "target_model": "openai/fake",
@@ -171,11 +167,35 @@ def scaling(args: argparse.Namespace) -> None:
                 }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
-            if executor == "ray":
+            if executor.startswith("ray"):
                 import ray
 
                 ray.shutdown()
+            if cluster is not None:
+                cluster.shutdown()
     _save("campaign_scaling.json", rows)
+
+
+def _start_ray(executor: str, cpus: int) -> Any:
+    """``ray``: one local instance; ``ray-cluster``: a head without CPUs and two worker
+    nodes with private directories (``ray.cluster_utils.Cluster``), as across machines."""
+    if not executor.startswith("ray"):
+        return None
+    import ray
+
+    if executor == "ray":
+        ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
+        return None
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 0, "include_dashboard": False}
+    )
+    for _ in range(2):
+        cluster.add_node(num_cpus=max(1, (cpus + 1) // 2))
+    ray.init(address=cluster.address, log_to_driver=False)
+    cluster.wait_for_nodes()
+    return cluster
 
 
 def embedded(args: argparse.Namespace) -> None:
@@ -236,7 +256,7 @@ def embedded(args: argparse.Namespace) -> None:
 
 
 def _near_duplicate_share(server: Any, campaign_id: str) -> float | None:
-    from agentrxiv.archive.client import ArchiveClient
+    from agentrxiv.client import ArchiveClient
     from agentrxiv.lab.insights import near_duplicate_share
 
     with ArchiveClient(server.url) as client:

@@ -89,7 +89,7 @@ def one_run(root: Path, model: str, limit: int | None, record: bool) -> dict[str
     """Run one lab against a fresh demo server; return its measurements."""
     config = demo_config(root, None, limit, model)
     with DemoServer(root) as server:
-        from agentrxiv.archive.client import ArchiveClient
+        from agentrxiv.client import ArchiveClient
 
         archive = ArchiveClient(server.url, token=server.token)
         rt_box: list[LabRuntime] = []

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentrxiv.archive.client import ArchiveClient
 from agentrxiv.archive.schemas import PaperCreate, ResultIn
+from agentrxiv.client import ArchiveClient
 from agentrxiv.lab import insights
 from agentrxiv.lab.config import parse_config
 from agentrxiv.lab.demo import DemoServer

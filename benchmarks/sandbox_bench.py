@@ -21,12 +21,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from agentrxiv.bench.math500 import sample_path
-from agentrxiv.lab.config import SandboxConfig
 from agentrxiv.lab.paper import render_template
-from agentrxiv.lab.runner import SandboxRunner
-from agentrxiv.lab.sandbox import SandboxLimits, SubprocessSandbox, namespace_prefix
 from agentrxiv.llm.registry import get_model
 from agentrxiv.llm.scripted import register_script
+from agentrxiv.sandbox import SandboxConfig, SandboxLimits, SandboxRunner, SubprocessSandbox
+from agentrxiv.sandbox.modes import namespace_prefix
 
 MODES = {"bwrap": {}, "unshare+hook": {"unsafe": True, "namespaces": True}}
 MODES["hook only"] = {"unsafe": True, "namespaces": False}
@@ -83,7 +82,7 @@ def bare_starts(repeats: int, root: Path) -> None:
     import subprocess
     import sys
 
-    from agentrxiv.lab import bwrap
+    from agentrxiv.sandbox import bwrap
 
     tool, command = bwrap.find_bwrap(), [sys.executable, "-I", "-S", "-c", "pass"]
     if tool is None:

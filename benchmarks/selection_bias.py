@@ -22,10 +22,10 @@ from pathlib import Path
 import yaml
 
 from agentrxiv.bench.registry import get_benchmark
-from agentrxiv.bench.report import wilson_interval
 from agentrxiv.bench.runner import evaluate
 from agentrxiv.llm.base import ChatModel
 from agentrxiv.llm.registry import get_model
+from agentrxiv.stats import wilson_interval
 
 WORDINGS = Path(__file__).with_name("selection_bias_wordings.yaml")
 MAX_TOKENS = 12  # "34 + 84 = 118": the integer grader takes the last integer

@@ -1,6 +1,6 @@
 """Verification cost relative to the lab run that produced the paper.
 
-Runs one agent lab with scripted agents (``agentrxiv.campaign.scripted``) and the embedded
+Runs one agent lab with scripted agents (``agentrxiv.testing.scripted_lab``) and the embedded
 SmolLM2 as the target model on ``arith`` (its experiments see ``--limit`` dev problems),
 publishes the paper to a local demo server, then verifies it with ``verify_paper`` on the
 same number of held-out test problems, and prints the lab's and the verification's tokens
@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from agentrxiv.archive.client import ArchiveClient
-from agentrxiv.campaign.scripted import lab_responder
+from agentrxiv.client import ArchiveClient
 from agentrxiv.lab.config import parse_config
 from agentrxiv.lab.demo import DemoServer
 from agentrxiv.lab.loop import build_runtime, run_lab
 from agentrxiv.llm.scripted import register_script
+from agentrxiv.testing.scripted_lab import lab_responder
 from agentrxiv.verify import verify_paper
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from agentrxiv.bench.fake_endpoint import FakeOpenAIEndpoint
-from agentrxiv.bench.report import wilson_interval
+from agentrxiv.stats import wilson_interval
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from agentrxiv.bench.math500 import Problem
-from agentrxiv.bench.report import wilson_interval
 from agentrxiv.bench.runner import EvaluationStopped, evaluate
 from agentrxiv.bench.techniques import SelfConsistency, majority_answer, resolve_technique
 from agentrxiv.errors import BudgetExceededError, ConfigError
@@ -17,6 +16,7 @@ from agentrxiv.llm.errors import UnreachableError
 from agentrxiv.llm.ledger import Budget, Ledger
 from agentrxiv.llm.registry import get_model
 from agentrxiv.llm.scripted import register_script, unregister_script
+from agentrxiv.stats import wilson_interval
 
 
 def _boxed(answer: str) -> str:
