@@ -22,6 +22,7 @@ EMBEDDED_LAB = {
     "mle_candidates": 1,
     "mle_max_repairs": 1,
     "paper_solver_steps": 0,
+    "report_written_sections": ["abstract", "discussion"],
     "max_tokens": 160,
     "seed_max_tokens": 32,
     "structured_retries": 1,
