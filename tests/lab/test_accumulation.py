@@ -46,13 +46,28 @@ def test_second_paper_in_shared_mode_builds_on_the_first_papers_technique(labkit
     assert state.builds_on.paper_id == parent.id and state.builds_on.label == "claimed"
     start = state.experiments.tried[0]
     assert start.origin == "parent" and start.code.startswith(parent_code.rstrip())
-    # The plan kept the parent's options: the unchanged parent is the only variant, and wins.
-    assert [p.origin for p in state.experiments.tried] == ["parent"]
+    # The plan repeated the parent's options: the lab measured a neighbour (one option
+    # changed) next to the unchanged parent, so the round still tries something new.
+    assert [p.origin for p in state.experiments.tried] == ["parent", "plan"]
+    choice = state.technique
+    assert choice.source == "neighbour" and choice.start == options_of(parent_code).model_dump()
+    changed = {k for k, v in choice.options.items() if choice.start[k] != v}
+    assert changed and changed <= {
+        "shots",
+        "instruction",
+        "samples",
+        "temperature",
+        "reasoning",
+        "format_hint",
+    }
+    assert options_of(state.experiments.tried[1].code).model_dump() == choice.options
     with ArchiveClient(sqlite_server.url) as client:
         child = client.get(state.published_id)
     assert child.builds_on_technique == parent.id and parent.id in child.parents
-    assert child.variants_tried == 1
-    assert "No variant beat the parent's technique on dev" in child.body
+    assert child.variants_tried == 2
+    assert f"neighbour of the start ({choice.changed})" in child.body
+    if state.experiments.best().origin == "parent":
+        assert "No variant beat the parent's technique on dev" in child.body
     page = httpx.get(f"{sqlite_server.url}/abs/{child.id}").text
     assert f'href="/abs/{parent.id}"' in page and "Builds on the technique of" in page
     assert "Variants measured on dev before this claim was chosen" in page

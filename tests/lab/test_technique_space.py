@@ -9,9 +9,11 @@ import pytest
 from agentrxiv.bench.registry import get_benchmark
 from agentrxiv.bench.runner import evaluate
 from agentrxiv.lab.technique_space import (
+    NEIGHBOUR_MOVES,
     PRESET_INSTRUCTIONS,
     TechniqueOptions,
     lenient,
+    neighbour,
     options_of,
     render_driver,
     render_technique,
@@ -116,3 +118,25 @@ def test_an_options_change_rewrites_only_its_lines_and_keeps_hand_edits():
     assert options_of(changed) == new
     assert load(changed)["INSTRUCTION"] == PRESET_INSTRUCTIONS["careful"]
     assert with_options("def solve(problem, model):\n    return ''\n", old, new, "x") is None
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        TechniqueOptions(),
+        TechniqueOptions(instruction="concise", shots=8, samples=5, temperature=0.7),
+        TechniqueOptions(reasoning="chain_of_thought", format_hint=False),
+    ],
+)
+def test_every_neighbour_changes_one_option_and_stays_in_the_space(start):
+    seen = set()
+    for index in range(len(NEIGHBOUR_MOVES)):
+        changed, said = neighbour(start, index)
+        TechniqueOptions.model_validate(changed.model_dump())  # within every bound
+        differs = {k for k, v in changed.model_dump().items() if getattr(start, k) != v}
+        # one option; sampling brings its temperature along (majority vote needs variety)
+        assert differs and (len(differs) == 1 or differs == {"samples", "temperature"})
+        assert all(f"{key} {getattr(start, key)} -> " in said for key in differs)
+        seen.add(frozenset(differs))
+    assert len(seen) == len(NEIGHBOUR_MOVES)  # every move reachable, none repeats another
+    assert neighbour(start, 7) == neighbour(start, 7 + len(NEIGHBOUR_MOVES))

@@ -12,6 +12,7 @@ program runs next to the unchanged start, so a paper is never worse on dev than 
 from __future__ import annotations
 
 import logging
+import zlib
 from typing import Any
 
 from agentrxiv.errors import AgentrxivError
@@ -21,6 +22,7 @@ from agentrxiv.lab.technique_space import (
     TechniqueOptions,
     cap_tokens,
     lenient,
+    neighbour,
     options_of,
     render_driver,
     render_technique,
@@ -109,7 +111,9 @@ def describe_start(rt: LabRuntime) -> str:
 
 def choose_technique(rt: LabRuntime, agent: Any, plan_json: str) -> TechniqueChoiceRecord:
     """The plan's options as a validated choice. Any reply yields options: what validates is
-    taken, the rest stays as in the start; no valid reply at all keeps the start's options."""
+    taken, the rest stays as in the start. When the choice repeats the start (or no reply
+    validates), a neighbour of the start is measured instead: one option changed, picked
+    per lab and parent, so labs building on one parent try different neighbours."""
     start = start_options(rt) or default_options(rt)
     record = TechniqueChoiceRecord(start=start.model_dump())
     try:
@@ -124,10 +128,22 @@ def choose_technique(rt: LabRuntime, agent: Any, plan_json: str) -> TechniqueCho
     except StructuredOutputError as exc:
         record.options, record.source, record.error = start.model_dump(), "fallback", exc.message
         record.fell_back = sorted(TechniqueOptions.model_fields)
-        return record
-    options, fell_back = lenient(reply.model_dump(exclude_unset=True), start)
-    record.options, record.fell_back, record.source = options.model_dump(), fell_back, "model"
+        options = start
+    else:
+        options, fell_back = lenient(reply.model_dump(exclude_unset=True), start)
+        record.options, record.fell_back, record.source = options.model_dump(), fell_back, "model"
+    if options == start:
+        options, record.changed = neighbour(start, _neighbour_index(rt))
+        record.options, record.source = options.model_dump(), "neighbour"
     return record
+
+
+def _neighbour_index(rt: LabRuntime) -> int:
+    """Which neighbour this lab tries: stable across resumes, different across labs and
+    parents (a campaign's labs that build on one parent spread over the moves)."""
+    parent = rt.state.builds_on
+    key = f"{rt.config.lab_name}:{parent.paper_id if parent else 'template'}:{rt.state.round}"
+    return zlib.crc32(key.encode())
 
 
 def _instruction(rt: LabRuntime) -> str:
@@ -183,8 +199,9 @@ def plan_program(rt: LabRuntime) -> str | None:
 
 
 def lineage_note(state: Any) -> str:
-    """Code-written lines for the results section: what the experiments started from, how
-    the plan's change measured against the unchanged start, and the variants tried on dev."""
+    """Code-written lines for the results section: what the experiments started from, the
+    options measured (the plan's, or a neighbour when the plan repeated the start), how that
+    change measured against the unchanged start, and the variants tried on dev."""
     exp = state.experiments
     if not exp.tried:
         return ""
@@ -198,8 +215,15 @@ def lineage_note(state: Any) -> str:
             f"('{parent.title}', chosen as the best {parent.label} technique in this lab's "
             "access scope)."
         )
-    if state.technique is not None:
-        chosen = TechniqueOptions.model_validate(state.technique.options).describe()
+    choice = state.technique
+    if choice is not None and choice.changed:
+        chosen = TechniqueOptions.model_validate(choice.options).describe()
+        lines.append(
+            "The plan's technique options repeated the start's, so the lab measured a "
+            f"neighbour of the start ({choice.changed}): {chosen}."
+        )
+    elif choice is not None:
+        chosen = TechniqueOptions.model_validate(choice.options).describe()
         lines.append(f"The plan chose the technique options: {chosen}.")
     if plan is not None and start.score is not None:
         if plan.score is None:

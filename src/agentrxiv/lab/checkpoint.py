@@ -90,12 +90,15 @@ class ParentTechnique(BaseModel):
 
 class TechniqueChoiceRecord(BaseModel):
     """The plan's choice of technique options (``lab.technique_space``): the start's options,
-    the chosen ones, which fields fell back to the start, and whether the model answered."""
+    the chosen ones, which fields fell back to the start, and whether the model answered
+    (``neighbour``: its answer repeated the start, or none parsed, so the lab changed one
+    option, said in ``changed``; ``error`` keeps a parse error)."""
 
     start: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     fell_back: list[str] = Field(default_factory=list)
-    source: Literal["model", "fallback", ""] = ""
+    source: Literal["model", "fallback", "neighbour", ""] = ""
+    changed: str = ""
     error: str = ""
 
 

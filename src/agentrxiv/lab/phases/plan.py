@@ -27,6 +27,8 @@ def artifact(state: LabState) -> str:
         text += f"\nbuilds on technique: {state.builds_on.paper_id} ({state.builds_on.label})"
     if state.technique:
         text += f"\ntechnique options ({state.technique.source}): {state.technique.options}"
+        if state.technique.changed:
+            text += f"\nthe plan repeated the start; the lab changed {state.technique.changed}"
     return text
 
 
