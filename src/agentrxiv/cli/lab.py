@@ -118,6 +118,7 @@ def demo_config(workdir: Path, data: Path | None, limit: int | None, model: str)
             # As in the campaign demo: the 135M model writes the abstract and discussion; the
             # other sections are rendered from the lab's records (minutes less per paper).
             "report_written_sections": ["abstract", "discussion"],
+            "reviewers": ["harsh_but_fair"],
             "max_tokens": 200,
             "seed_max_tokens": 96,
             "structured_retries": 1,
