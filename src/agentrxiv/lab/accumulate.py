@@ -216,15 +216,14 @@ def lineage_note(state: Any) -> str:
             "access scope)."
         )
     choice = state.technique
-    if choice is not None and choice.changed:
+    if choice is not None:
         chosen = TechniqueOptions.model_validate(choice.options).describe()
         lines.append(
             "The plan's technique options repeated the start's, so the lab measured a "
             f"neighbour of the start ({choice.changed}): {chosen}."
+            if choice.changed
+            else f"The plan chose the technique options: {chosen}."
         )
-    elif choice is not None:
-        chosen = TechniqueOptions.model_validate(choice.options).describe()
-        lines.append(f"The plan chose the technique options: {chosen}.")
     if plan is not None and start.score is not None:
         if plan.score is None:
             lines.append("The plan's change failed to run; the unchanged start stands.")
