@@ -141,3 +141,30 @@ def test_the_parent_is_the_best_verified_technique_else_the_best_claimed(labkit,
         assert accumulate.find_parent(own) is None  # its own scope holds no paper
     finally:
         stop_server(server)
+
+
+@pytest.mark.parametrize("target_cache", [True, False])
+def test_target_cache_measures_a_repeated_request_once(labkit, sqlite_server, target_cache):
+    """With ``target_cache`` the plan's run answers the zero-shot baseline, already measured
+    by the seed's run, from the cache; agent calls are never cached."""
+    labkit.script.override("plan_final", PLAN)
+    labkit.script.override("choose_technique", {"instruction": "careful", "shots": 2})
+    config = labkit.config(
+        lab_name=f"cache-{target_cache}",
+        archive_access="none",  # the template seed, whatever the shared archive holds
+        mle_solver_steps=0,
+        paper_solver_steps=0,
+        target_cache=target_cache,
+    )
+    rt = labkit.run(config, server=sqlite_server)
+    assert [p.origin for p in rt.state.experiments.tried] == ["seed", "plan"]
+    target = rt.ledger.totals(rt.tag("experiments", "target"))
+    agents = [r for r in rt.ledger.records if not r.tag.endswith("/target")]
+    assert agents and not any(r.cached for r in agents)
+    baseline_n = rt.state.experiments.tried[1].result["details"]["baseline"]["n"]
+    if target_cache:
+        assert target.cached_calls >= baseline_n > 0  # the second baseline, at least
+    else:
+        assert target.cached_calls == 0
+    scores = [p.score for p in rt.state.experiments.tried]
+    assert scores == [pytest.approx(0.5), pytest.approx(1.0)]  # the same measurements

@@ -58,6 +58,7 @@ def lab_template(model: str, size: DemoSize, unsafe_sandbox: bool) -> dict[str, 
         "reviewers": ["harsh_but_fair"],
         "latex": False,
         "experiment_concurrency": 1,
+        "target_cache": True,  # the baseline and an unchanged parent are measured once
         "publish_rule": {"max_rounds": 1, "after_last_round": "publish"},
         "unsafe_sandbox": unsafe_sandbox,
     }

@@ -156,6 +156,13 @@ class LabConfig(_Strict):
     )
     seed_max_tokens: int = Field(default=256, ge=8, description="Target-model answer cap.")
     experiment_concurrency: int = Field(default=2, ge=1, le=64)
+    target_cache: bool = Field(
+        default=False,
+        description="Answer the target model's deterministic requests (temperature 0 or "
+        "seeded) from the response cache under $AGENTRXIV_HOME: re-measuring a technique on "
+        "the same problems (the zero-shot baseline, an unchanged parent) costs no model time. "
+        "Agent calls are never cached.",
+    )
 
     dialogue_turns: int = Field(default=1, ge=0, le=10)
     data_prep_attempts: int = Field(default=2, ge=1, le=10)

@@ -252,17 +252,23 @@ def build_runtime(
         recover_clock(lab_dir, state)  # seconds a killed run counted after its checkpoint
     save_state(lab_dir, state)
     ledger = Ledger(budget=_budget(config, state), path=lab_dir / LEDGER_FILE)
+    target_factory = None
     if model_factory is None:
         from agentrxiv.llm.registry import get_model
 
-        def model_factory(spec: str) -> Any:
+        def model_factory(spec: str, cached: bool | None = cache) -> Any:
             return get_model(
                 spec,
                 base_url=config.base_url,
                 api_key_env=config.api_key_env,
                 ledger=ledger,
-                cache=cache,
+                cache=cached,
             )
+
+        if config.target_cache:
+
+            def target_factory(spec: str) -> Any:
+                return model_factory(spec, cached=True)
 
     rt = LabRuntime(
         config=config,
@@ -275,12 +281,12 @@ def build_runtime(
         archive_url=archive_url,
     )
     if runner is None:
-        rt.runner = default_runner(rt)
+        rt.runner = default_runner(rt, target_factory or model_factory)
     return rt
 
 
-def default_runner(rt: LabRuntime) -> ExperimentRunner:
-    """The sandbox runner with the target model behind the gateway."""
+def default_runner(rt: LabRuntime, target_factory: ModelFactory) -> ExperimentRunner:
+    """The sandbox runner with the target model (from ``target_factory``) behind the gateway."""
     from agentrxiv.lab.devdata import prepare_dev_data
     from agentrxiv.sandbox import SandboxRunner, require_boundary
 
@@ -289,7 +295,7 @@ def default_runner(rt: LabRuntime) -> ExperimentRunner:
     data, data_env = prepare_dev_data(rt.config, rt.lab_dir)  # the dev split only
     return SandboxRunner(
         rt.lab_dir / "runs",
-        rt.model_factory(rt.config.target_model),
+        target_factory(rt.config.target_model),
         rt.tag("experiments", "target"),
         rt.config.sandbox,
         env=data_env,
