@@ -97,3 +97,14 @@ def test_grammar_safe_schema_strips_only_hostile_keys() -> None:
     assert "maxLength" not in str(safe) and "pattern" not in str(safe)
     assert safe["required"] == schema["required"]
     assert set(safe["properties"]) == {"paper_id", "note"}
+
+
+def test_prompt_evaluation_uses_the_generation_threads(monkeypatch) -> None:
+    """llama-cpp-python takes every core for prompt evaluation unless told otherwise; two labs'
+    model workers then spin against each other (5x slower, benchmarks/threads_bench.py)."""
+    from agentrxiv.llm import local
+
+    monkeypatch.setenv(local.THREADS_ENV, "1")
+    monkeypatch.setattr(local, "_instances", {})
+    llama, _ = local.load_llama(smollm2_path(), n_ctx=512)
+    assert llama.n_threads == 1 and llama.n_threads_batch == 1

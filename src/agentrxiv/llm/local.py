@@ -98,10 +98,15 @@ def load_llama(path: Path, n_ctx: int = DEFAULT_N_CTX) -> tuple[Llama, threading
                 ) from exc
             logger.info("loading %s (n_ctx=%d)", path, n_ctx)
             try:
+                # Prompt evaluation too: llama-cpp-python would take every core for it
+                # (n_threads_batch), and model workers of labs running side by side then
+                # spin against each other, 5x slower here (benchmarks/threads_bench.py).
+                threads = default_threads()
                 llama = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
-                    n_threads=default_threads(),
+                    n_threads=threads,
+                    n_threads_batch=threads,
                     verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
