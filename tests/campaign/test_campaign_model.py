@@ -45,7 +45,7 @@ def test_embedded_model_arith_campaign(sqlite_server, owner_token, tmp_path) -> 
         topic="Prompting techniques that raise a small model's arithmetic accuracy",
         worker_setup=None,
         verify_limit=3,
-        concurrency=1,  # one embedded model process at a time on 2 cores
+        concurrency=2,  # two labs side by side, as the demo runs them (one thread each)
         lab=EMBEDDED_LAB,
     )
     run_cli("campaign", "run", str(config), timeout=1500)
