@@ -49,6 +49,13 @@ class Settings(BaseSettings):
         description="Embedded papers from which semantic/hybrid search use the approximate "
         "nearest-neighbour index (usearch) instead of an exact scan.",
     )
+    search_index_build_threads: int = Field(
+        default=0,
+        ge=0,
+        le=1024,
+        description="Threads that build the approximate index (0: half the cores, so the "
+        "server keeps answering while it builds).",
+    )
     # -- server capacity (defaults sized for 2 cores; docs/server.md scales them up)
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
     keep_alive_timeout: float = Field(

@@ -261,3 +261,27 @@ def test_below_the_threshold_search_is_exact(
         assert not semantic.wait_for_index(session, timeout=1)
         search(session, "topic1 exact", "semantic")
         assert semantic.index_state(session)["in_use"] is False
+
+
+def test_the_build_uses_the_configured_threads(
+    indexed: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    indexed.path.with_name(indexed.path.name + FILE_SUFFIX).unlink()
+    monkeypatch.setenv("AGENTRXIV_SEARCH_INDEX_BUILD_THREADS", "3")
+    get_settings.cache_clear()
+    threads_by_count: dict[int, int] = {}  # vectors added at once -> threads
+    real_add = approximate.AnnIndex.add
+
+    def recording_add(
+        self: approximate.AnnIndex, keys: np.ndarray, vectors: object, threads: int = 1
+    ) -> None:
+        threads_by_count[len(keys)] = threads
+        real_add(self, keys, vectors, threads=threads)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(approximate.AnnIndex, "add", recording_add)
+    semantic.forget_matrices()
+    with indexed.db.read() as session:
+        assert semantic.wait_for_index(session, timeout=120)
+        state = semantic.index_state(session)
+    assert state["indexed"] == state["papers"] >= PAPERS  # earlier tests add papers
+    assert threads_by_count[state["papers"]] == 3  # the build (a catch-up after it adds none)

@@ -23,6 +23,7 @@ import numpy as np
 
 from agentrxiv.archive.search.ann import AnnIndex, RowView, build_or_load
 from agentrxiv.archive.search.filters import Candidates
+from agentrxiv.config import get_settings
 
 if TYPE_CHECKING:
     from agentrxiv.archive.search.semantic import EmbeddingMatrix
@@ -43,8 +44,9 @@ SAVE_AFTER_CHANGES = 5_000
 
 
 def build_threads() -> int:
-    """Threads that build the index: half the cores, so the server keeps answering."""
-    return max(1, (os.cpu_count() or 2) // 2)
+    """Threads that build the index: as configured, else half the cores, so the server
+    keeps answering while it builds."""
+    return get_settings().search_index_build_threads or max(1, (os.cpu_count() or 2) // 2)
 
 
 def _admitted_rows(matrix: EmbeddingMatrix, keys: np.ndarray, admitted: Candidates) -> np.ndarray:
