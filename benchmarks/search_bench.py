@@ -43,7 +43,12 @@ from agentrxiv.archive.search.embedder import get_embedder, search_text, to_byte
 from agentrxiv.archive.tables import Paper, PaperVersion  # noqa: E402
 from agentrxiv.client import ArchiveClient  # noqa: E402
 from agentrxiv.errors import ConflictError  # noqa: E402
-from search_index_bench import bulk_ingest, compare_index, print_index_table  # noqa: E402
+from search_index_bench import (  # noqa: E402
+    bulk_ingest,
+    compare_index,
+    print_index_table,
+    served_search,
+)
 from served import running_server  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -374,6 +379,11 @@ def run_growth(args: argparse.Namespace, db: Database, gen: CorpusGenerator) -> 
         print_index_table(index_rows)
 
 
+def _paper_count(db: Database) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Paper)) or 0
+
+
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -404,6 +414,11 @@ def main() -> None:
         "--bulk", action="store_true", help="write synthetic papers straight into SQLite tables"
     )
     parser.add_argument("--http-papers", type=int, default=60, help="papers per client count")
+    parser.add_argument(
+        "--served",
+        action="store_true",
+        help="then start the real server on the database: its memory and HTTP search latency",
+    )
     args = parser.parse_args()
 
     OUT.mkdir(exist_ok=True)
@@ -427,14 +442,15 @@ def main() -> None:
         f"db {db.dialect}, body {args.body_words} words, {args.queries} queries/mode\n"
     )
     if args.measure_only:
-        with db.read() as session:
-            size = session.scalar(select(func.count()).select_from(Paper)) or 0
+        size = _paper_count(db)
         queries = gen.queries(args.queries)
         index_rows = [compare_index(db, queries, size)]
         print_table([measure(db, queries, size, "(measured only)")], None)
         print_index_table(index_rows)
     else:
         run_growth(args, db, gen)
+    if args.served:
+        served_search(url, OUT / "served_home", gen.queries(args.queries), _paper_count(db))
     db.dispose()
     sys.stdout.flush()
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import numpy as np
 from sqlalchemy import select, true
 
@@ -24,14 +25,15 @@ from agentrxiv.archive.search.ann import index_path
 from agentrxiv.archive.search.embedder import from_bytes, get_embedder
 from agentrxiv.archive.tables import PaperVersion
 from agentrxiv.config import get_settings
+from served import running_server
 
 RECALL_QUERIES = 100
 
 
-def rss_mb() -> float:
-    """This process's resident memory in MiB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A process's resident memory (``VmHWM``: its peak) in MiB; this process by default."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -231,3 +233,50 @@ def bulk_ingest(db: Database, gen: object, count: int, seed: int) -> float:
             session.execute(paper_categories.insert(), cats)
         print(f"  bulk: {start + len(papers)} papers", flush=True)
     return count / (time.perf_counter() - began)
+
+
+def _wait_for_line(log: Path, text: str, process: object, timeout: float) -> float:
+    """Seconds until ``text`` appears in ``log`` (the server's), failing if it exits."""
+    began = time.perf_counter()
+    while text not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.perf_counter() - began > timeout:  # type: ignore[attr-defined]
+            raise SystemExit(f"no '{text}' in {log} after {time.perf_counter() - began:.0f} s")
+        time.sleep(0.5)
+    return time.perf_counter() - began
+
+
+def _http_latency(client: httpx.Client, queries: list[str], mode: str) -> tuple[float, float]:
+    timings = []
+    for query in queries:
+        began = time.perf_counter()
+        client.get("/api/v1/search", params={"q": query, "mode": mode, "k": 10}).raise_for_status()
+        timings.append((time.perf_counter() - began) * 1000)
+    return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+
+
+def served_search(url: str, home: Path, queries: list[str], size: int) -> None:
+    """The real server (``agentrxiv serve``) on the database at ``url``: its memory when
+    started, after its first semantic search (the embedding matrix loaded) and with its
+    approximate index in use (loaded from the saved file, or built), and p50/p95 of semantic
+    and hybrid search over HTTP from one client (the query embedding included); printed."""
+    env = {"AGENTRXIV_COSTLY_READS_PER_MINUTE": "0"}
+    with running_server(url, home, env, log_level="info") as (base, process):
+        started = rss_mb(process.pid)
+        with httpx.Client(base_url=base, timeout=7200) as client:
+            began = time.perf_counter()
+            _http_latency(client, queries[:1], "semantic")
+            first_s = time.perf_counter() - began
+            loaded = rss_mb(process.pid)
+            ready_s = _wait_for_line(home / "server.log", "search index of", process, 7200)
+            _http_latency(client, queries[:3], "hybrid")  # warm
+            modes = ("semantic", "hybrid")
+            latency = {mode: _http_latency(client, queries, mode) for mode in modes}
+        print(
+            f"server at {size} papers: RSS {started:.0f} MiB started, {loaded:.0f} MiB after "
+            f"the first semantic search ({first_s:.1f} s), {rss_mb(process.pid):.0f} MiB with "
+            f"the index in use (ready {ready_s:.1f} s later), peak "
+            f"{rss_mb(process.pid, 'VmHWM'):.0f} MiB; over HTTP, {len(queries)} queries: "
+            + "; ".join(f"{m} p50/p95 {p50:.1f}/{p95:.1f} ms" for m, (p50, p95) in latency.items())
+            + f" (load {os.getloadavg()[0]:.1f})",
+            flush=True,
+        )

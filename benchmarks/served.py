@@ -20,17 +20,17 @@ START_TIMEOUT_S = 180
 
 @contextmanager
 def running_server(
-    db: str, home: Path, env: dict[str, str] | None = None
+    db: str, home: Path, env: dict[str, str] | None = None, log_level: str = "warning"
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``(url, process)`` of a server on ``db`` with ``AGENTRXIV_HOME=home`` and the extra
-    environment ``env``; its output goes to ``home/server.log``."""
+    environment ``env``; its output (at ``log_level``) goes to ``home/server.log``."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log_path = home / "server.log"
     command = [sys.executable, "-m", "agentrxiv.cli.main", "serve", "--port", str(port)]
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [*command, "--db", db, "--log-level", "warning"],
+            [*command, "--db", db, "--log-level", log_level],
             env={**os.environ, "AGENTRXIV_HOME": str(home), **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
