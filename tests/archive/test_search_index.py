@@ -1,8 +1,9 @@
-"""The approximate nearest-neighbour index of semantic search, on a real SQLite database of
-2,000 papers with the threshold lowered to 500: semantic and hybrid results match exact
-search (recall@10 >= 0.95 over 40 queries), the index follows new papers, new versions and
-withdrawals, survives a restart (loaded from its file, reconciled with what was written
-meanwhile), is rebuilt from a damaged or foreign file, and loses nothing to concurrent writers.
+"""The approximate nearest-neighbour index of semantic search, on a real SQLite and a real
+PostgreSQL database of 2,000 papers each, the threshold lowered to 500: semantic and hybrid
+results match exact search (recall@10 >= 0.95 over 40 queries), the index follows new papers,
+new versions and withdrawals, survives a restart (loaded from its file, reconciled with what
+was written meanwhile), is rebuilt from a damaged or foreign file, is built with the
+configured threads, and loses nothing to concurrent writers.
 
 Paper vectors are synthetic (topics: a centroid plus noise), written through the repository's
 write path, so building the corpus takes seconds, not the minutes MiniLM would; queries are
@@ -18,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from tests.conftest import postgres_database
 
 from agentrxiv.archive import repository
 from agentrxiv.archive.auth import Principal, get_or_create_lab
 from agentrxiv.archive.db import Database, migrate
 from agentrxiv.archive.schemas import PaperCreate
 from agentrxiv.archive.search import approximate, index, search, semantic
-from agentrxiv.archive.search.ann import FILE_SUFFIX
+from agentrxiv.archive.search.ann import index_path
 from agentrxiv.archive.search.embedder import EMBEDDING_DIM, to_bytes
 from agentrxiv.config import get_settings
 
@@ -73,32 +75,50 @@ class Corpus:
     db: Database
     lab: Principal
     url: str
-    path: Path
+    home: Path  # the data directory: where a PostgreSQL database's index file is kept
+
+    @property
+    def index_file(self) -> Path:
+        path = index_path(self.url, self.home)
+        assert path is not None
+        return path
 
 
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Corpus]:
-    """2,000 papers with synthetic embeddings in a fresh SQLite database."""
-    path = tmp_path_factory.mktemp("ann") / "archive.sqlite"
-    url = f"sqlite:///{path}"
-    migrate(url)
-    db = Database(url)
-    with db.write() as session:
-        owner = get_or_create_lab(session, "index-lab")
-        lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=True)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(index, "prepare_embedding", fake_embedding)
-        for n in range(PAPERS):
-            repository.create_paper(db, lab, _paper(n, n % TOPICS))
-    yield Corpus(db, lab, url, path)
-    db.dispose()
-    semantic.forget_matrices()
+def _database_urls(kind: str, directory: Path) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'archive.sqlite'}"
+    else:
+        yield from postgres_database()
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def corpus(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Corpus]:
+    """2,000 papers with synthetic embeddings in a fresh SQLite or PostgreSQL database."""
+    directory = tmp_path_factory.mktemp("ann")
+    for url in _database_urls(request.param, directory):
+        migrate(url)
+        db = Database(url)
+        with db.write() as session:
+            owner = get_or_create_lab(session, "index-lab")
+            lab = Principal(lab_id=owner.id, lab_name=owner.name, is_admin=True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(index, "prepare_embedding", fake_embedding)
+            for n in range(PAPERS):
+                repository.create_paper(db, lab, _paper(n, n % TOPICS))
+        yield Corpus(db, lab, url, directory / "home")
+        db.dispose()
+        semantic.forget_matrices()
 
 
 @pytest.fixture
 def indexed(corpus: Corpus, monkeypatch: pytest.MonkeyPatch) -> Corpus:
     """The corpus with the threshold at 500 papers, the index built, and the fake
     embedder for queries and new papers."""
+    monkeypatch.setenv("AGENTRXIV_HOME", str(corpus.home))  # one index file for the module
     monkeypatch.setenv("AGENTRXIV_SEARCH_INDEX_MIN_PAPERS", "500")
     get_settings.cache_clear()
     monkeypatch.setattr(index, "prepare_embedding", fake_embedding)
@@ -214,7 +234,7 @@ def test_concurrent_writers_lose_nothing(indexed: Corpus) -> None:
 
 def test_restart_loads_the_saved_index_and_catches_up(indexed: Corpus) -> None:
     db, lab = indexed.db, indexed.lab
-    saved = indexed.path.with_name(indexed.path.name + FILE_SUFFIX)
+    saved = indexed.index_file
     assert saved.is_file()
     semantic.forget_matrices()  # as a restarted server: nothing in memory
     written_meanwhile = repository.create_paper(db, lab, _paper(30_000, 30)).id
@@ -227,7 +247,7 @@ def test_restart_loads_the_saved_index_and_catches_up(indexed: Corpus) -> None:
 def test_a_damaged_or_foreign_index_file_is_rebuilt(
     indexed: Corpus, monkeypatch: pytest.MonkeyPatch, damage: str
 ) -> None:
-    saved = indexed.path.with_name(indexed.path.name + FILE_SUFFIX)
+    saved = indexed.index_file
     if damage == "truncated":  # as a process killed while writing without the rename
         saved.write_bytes(saved.read_bytes()[:5000])
     else:  # another database's index at this path
@@ -266,7 +286,7 @@ def test_below_the_threshold_search_is_exact(
 def test_the_build_uses_the_configured_threads(
     indexed: Corpus, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    indexed.path.with_name(indexed.path.name + FILE_SUFFIX).unlink()
+    indexed.index_file.unlink()
     monkeypatch.setenv("AGENTRXIV_SEARCH_INDEX_BUILD_THREADS", "3")
     get_settings.cache_clear()
     threads_by_count: dict[int, int] = {}  # vectors added at once -> threads
