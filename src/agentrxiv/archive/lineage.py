@@ -20,28 +20,30 @@ Step = Callable[[Session, Iterable[str]], dict[str, list[str]]]
 def latest_parents(session: Session, ids: Iterable[str]) -> dict[str, list[str]]:
     """The parents of the latest version of each paper in ``ids``, in the order given."""
     rows = session.execute(
-        select(PaperVersion.paper_id, ParentLink.parent_id)
+        select(PaperVersion.paper_id, ParentLink.parent_id, PaperVersion.is_latest)
         .join(ParentLink, ParentLink.version_id == PaperVersion.id)
-        .where(PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(ids)))
+        .where(PaperVersion.paper_id.in_(list(ids)))
         .order_by(ParentLink.id)
     ).all()
     parents: dict[str, list[str]] = {}
-    for child, parent in rows:
-        parents.setdefault(child, []).append(parent)
+    for child, parent, latest in rows:
+        if latest:  # filtered here, not in SQL: see tables.ix_paper_versions_latest
+            parents.setdefault(child, []).append(parent)
     return parents
 
 
 def latest_children(session: Session, ids: Iterable[str]) -> dict[str, list[str]]:
     """The papers whose latest version names a paper in ``ids`` as a parent."""
     rows = session.execute(
-        select(ParentLink.parent_id, PaperVersion.paper_id)
+        select(ParentLink.parent_id, PaperVersion.paper_id, PaperVersion.is_latest)
         .join(PaperVersion, ParentLink.version_id == PaperVersion.id)
-        .where(PaperVersion.is_latest.is_(True), ParentLink.parent_id.in_(list(ids)))
+        .where(ParentLink.parent_id.in_(list(ids)))
         .order_by(PaperVersion.paper_id)
     ).all()
     children: dict[str, list[str]] = {}
-    for parent, child in rows:
-        children.setdefault(parent, []).append(child)
+    for parent, child, latest in rows:
+        if latest:  # filtered here, not in SQL: see tables.ix_paper_versions_latest
+            children.setdefault(parent, []).append(child)
     return children
 
 
@@ -68,15 +70,16 @@ def _lineage_nodes(session: Session, depths: dict[str, int]) -> list[LineageNode
     if not depths:
         return []
     rows = session.execute(
-        select(PaperVersion.paper_id, PaperVersion.title, Lab.name)
+        select(PaperVersion.paper_id, PaperVersion.title, Lab.name, PaperVersion.is_latest)
         .join(Paper, PaperVersion.paper_id == Paper.id)
         .join(Lab, Paper.lab_id == Lab.id)
-        .where(PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(depths)))
+        .where(PaperVersion.paper_id.in_(list(depths)))
     ).all()
     parents = latest_parents(session, depths)
     nodes = [
         LineageNode(id=pid, title=title, lab=lab, depth=depths[pid], parents=parents.get(pid, []))
-        for pid, title, lab in rows
+        for pid, title, lab, latest in rows
+        if latest  # filtered here, not in SQL: see tables.ix_paper_versions_latest
     ]
     return sorted(nodes, key=lambda node: (node.depth, node.id))
 

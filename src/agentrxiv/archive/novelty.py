@@ -366,11 +366,12 @@ def _titles(session: Session, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
     rows = session.execute(
-        select(PaperVersion.paper_id, PaperVersion.title).where(
-            PaperVersion.paper_id.in_(ids), PaperVersion.is_latest.is_(True)
+        select(PaperVersion.paper_id, PaperVersion.title, PaperVersion.is_latest).where(
+            PaperVersion.paper_id.in_(ids)
         )
     )
-    return {pid: title for pid, title in rows}
+    # is_latest filtered here, not in SQL: see tables.ix_paper_versions_latest
+    return {pid: title for pid, title, latest in rows if latest}
 
 
 def novelty_of(session: Session, paper_id: str) -> NoveltyPublic | None:

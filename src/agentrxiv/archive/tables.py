@@ -154,6 +154,9 @@ class PaperVersion(Base):
     __tablename__ = "paper_versions"
     __table_args__ = (
         UniqueConstraint("paper_id", "version", name="uq_paper_version"),
+        # Queries that name their papers (paper_id IN ...) filter is_latest in Python: given
+        # both conditions, SQLite without statistics walks this index's every latest version
+        # (1.4 s per search page at 1M papers, not 1 ms; benchmarks/search_bench.py --served).
         Index("ix_paper_versions_latest", "is_latest", "created_at"),
     )
 

@@ -174,14 +174,15 @@ def campaign_headlines(session: Session, paper_ids: Sequence[str]) -> dict[str, 
 def claimed_values(session: Session, paper_ids: Sequence[str]) -> dict[str, float]:
     """Each paper's headline claim (latest version), by the archive's one rule."""
     rows = session.execute(
-        select(PaperVersion.paper_id, Result)
+        select(PaperVersion.paper_id, Result, PaperVersion.is_latest)
         .join(Result, Result.version_id == PaperVersion.id)
-        .where(PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(paper_ids)))
+        .where(PaperVersion.paper_id.in_(list(paper_ids)))
         .order_by(Result.id)
     ).all()
     by_paper: dict[str, list[Result]] = {}
-    for paper_id, result in rows:
-        by_paper.setdefault(paper_id, []).append(result)
+    for paper_id, result, latest in rows:
+        if latest:  # filtered here, not in SQL: see tables.ix_paper_versions_latest
+            by_paper.setdefault(paper_id, []).append(result)
     claimed = {pid: claimed_fraction(results) for pid, results in by_paper.items()}
     return {pid: value for pid, value in claimed.items() if value is not None}
 
@@ -233,13 +234,13 @@ def lineage_warnings(session: Session, ancestor_ids: Sequence[str]) -> list[Line
     bad = {pid: row for pid, row in found.items() if row.status in BAD_STATUSES}
     if not bad:
         return []
-    titles = dict(
-        session.execute(
-            select(PaperVersion.paper_id, PaperVersion.title).where(
-                PaperVersion.is_latest.is_(True), PaperVersion.paper_id.in_(list(bad))
-            )
-        ).all()
-    )
+    rows = session.execute(
+        select(PaperVersion.paper_id, PaperVersion.title, PaperVersion.is_latest).where(
+            PaperVersion.paper_id.in_(list(bad))
+        )
+    ).all()
+    # is_latest filtered here, not in SQL: see tables.ix_paper_versions_latest
+    titles = {pid: title for pid, title, latest in rows if latest}
     warnings = []
     for pid in ancestor_ids:
         row = bad.get(pid)

@@ -107,9 +107,8 @@ def candidates(session: Session, filters: SearchFilters) -> Candidates:
     withdrawn = list(session.scalars(select(Paper.id).where(Paper.withdrawn == true())))
     if not withdrawn:
         return Candidates(allowed=None, blocked=set())
-    blocked = session.scalars(
-        select(PaperVersion.id).where(
-            PaperVersion.paper_id.in_(withdrawn), PaperVersion.is_latest == true()
-        )
+    rows = session.execute(
+        select(PaperVersion.id, PaperVersion.is_latest).where(PaperVersion.paper_id.in_(withdrawn))
     )
-    return Candidates(allowed=None, blocked=set(blocked))
+    # is_latest filtered here, not in SQL: see tables.ix_paper_versions_latest
+    return Candidates(allowed=None, blocked={v for v, latest in rows if latest})
