@@ -12,7 +12,10 @@ vocabulary, so that queries made of topic words have realistic selectivity.
 Papers beyond ``--real-embeddings-up-to`` are still written through the repository, but
 with random unit vectors in place of MiniLM embeddings (labelled in the output): search
 latency does not depend on the vectors' values, and embedding 100k papers takes hours on
-2 busy cores. Results print as Markdown and go to ``benchmarks/out/``."""
+2 busy cores. ``--served`` then starts the real server (``agentrxiv serve``) on the same
+database and prints its memory (started, embedding matrix loaded, index in use, peak) and
+semantic and hybrid latency over HTTP. Results print as Markdown and go to
+``benchmarks/out/``."""
 
 from __future__ import annotations
 
