@@ -1,0 +1,85 @@
+"""Reads that name their papers (``paper_id IN ...``) never walk every latest version through
+the latest-version index: SQLite without statistics prefers that index when a query also
+says ``is_latest``, which at 1M papers cost 1.4 s per search page and 2.4 s per paper page
+(benchmarks/search_bench.py --served). The plans do not depend on the table's size without
+statistics, so 3,000 papers show the same plan as a million."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, insert, update
+
+from agentrxiv.archive import lineage, verifications
+from agentrxiv.archive.auth import get_or_create_lab
+from agentrxiv.archive.db import Database, migrate
+from agentrxiv.archive.search.filters import SearchFilters, candidates
+from agentrxiv.archive.tables import Paper, PaperVersion
+
+PAPERS = 3_000
+WALK = "ix_paper_versions_latest"
+
+
+@pytest.fixture
+def archive(tmp_path: Path) -> Iterator[tuple[Database, Path]]:
+    """3,000 papers with one version each, the first withdrawn."""
+    path = tmp_path / "archive.sqlite"
+    migrate(f"sqlite:///{path}")
+    db = Database(f"sqlite:///{path}")
+    now = datetime.now(UTC)
+    ids = [f"2601.{n:05d}" for n in range(1, PAPERS + 1)]
+    with db.write() as session:
+        lab_id = get_or_create_lab(session, "plan-lab").id
+        rows = [{"id": i, "lab_id": lab_id, "created_at": now, "updated_at": now} for i in ids]
+        session.execute(insert(Paper), rows)
+        versions = [
+            {"paper_id": i, "version": 1, "title": i, "abstract": "", "created_at": now}
+            for i in ids
+        ]
+        session.execute(insert(PaperVersion), versions)
+        session.execute(update(Paper).where(Paper.id == ids[0]).values(withdrawn=True))
+    yield db, path
+    db.dispose()
+
+
+def _plans_of_reads(db: Database, path: Path) -> list[str]:
+    """The SQLite plans of the statements the paper-naming reads run."""
+    statements: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        statements.append((sql, params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    ids = [f"2601.{n:05d}" for n in range(1, 11)]
+    with db.read() as session:
+        verifications.claimed_values(session, ids)
+        lineage.latest_parents(session, ids)
+        lineage.latest_children(session, ids)
+        assert candidates(session, SearchFilters()).blocked  # the withdrawn paper's version
+    event.remove(db.engine, "before_cursor_execute", record)
+    with sqlite3.connect(path) as raw:
+        return [
+            " ".join(row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in statements
+            if sql.lstrip().upper().startswith("SELECT")
+        ]
+
+
+def test_reads_that_name_papers_look_them_up_by_id(archive: tuple[Database, Path]) -> None:
+    plans = _plans_of_reads(*archive)
+    assert len(plans) >= 4
+    assert all(WALK not in plan for plan in plans), plans
+
+
+def test_the_same_read_with_is_latest_in_sql_walks(archive: tuple[Database, Path]) -> None:
+    """The plan this guards against, so the test above can tell it apart."""
+    with sqlite3.connect(archive[1]) as raw:
+        plan = raw.execute(
+            "EXPLAIN QUERY PLAN SELECT id FROM paper_versions "
+            "WHERE is_latest = 1 AND paper_id IN ('2601.00001', '2601.00002', '2601.00003')"
+        ).fetchall()
+    assert WALK in " ".join(row[-1] for row in plan)
