@@ -347,8 +347,17 @@ def positive_text_terms(node: Node) -> list[Term]:
     return positive_text_terms(node.left) + right
 
 
-def relevance_score(node: Node, dialect: str) -> ColumnElement | None:
-    """A per-row relevance score (higher is better), or None if the query has no text terms."""
+@dataclass(frozen=True)
+class Relevance:
+    """A per-row relevance score (higher is better) and, on SQLite, the table of scores the
+    query outer-joins on ``version_id`` for it."""
+
+    score: ColumnElement
+    scores: sa.Subquery | None = None
+
+
+def relevance(node: Node, dialect: str) -> Relevance | None:
+    """How to rank the query's matches, or None if the query has no text terms."""
     terms = positive_text_terms(node)
     if dialect == "postgresql":
         queries = [q for q in (_pg_tsquery(t) for t in terms) if q is not None]
@@ -358,17 +367,20 @@ def relevance_score(node: Node, dialect: str) -> ColumnElement | None:
         for query in queries[1:]:
             combined = combined.op("||")(query)
         vector = sa.literal_column("paper_versions.search_vector")
-        return sa.func.coalesce(sa.func.ts_rank(vector, combined), 0.0)
+        return Relevance(sa.func.coalesce(sa.func.ts_rank(vector, combined), 0.0))
     expressions = [e for e in (_fts5_string(t) for t in terms) if e]
     if not expressions:
         return None
     match = " OR ".join(f"({e})" for e in expressions)
     fts = sa.table("paper_fts", sa.column("rowid"))
+    # One pass over the matches, joined by version id: a subquery per row re-ran the
+    # full-text query for every matching row (117 s for a word in 6% of 1M papers).
     # bm25() is smaller for better matches, so negate it into "higher is better".
-    bm25 = (
-        sa.select(-sa.func.bm25(sa.literal_column("paper_fts"), *BM25_WEIGHTS))
+    bm25 = -sa.func.bm25(sa.literal_column("paper_fts"), *BM25_WEIGHTS)
+    scores = (
+        sa.select(fts.c.rowid.label("version_id"), bm25.label("score"))
         .select_from(fts)
-        .where(sa.literal_column("paper_fts").op("MATCH")(match), fts.c.rowid == PaperVersion.id)
-        .scalar_subquery()
+        .where(sa.literal_column("paper_fts").op("MATCH")(match))
+        .subquery("relevance")
     )
-    return sa.func.coalesce(bm25, 0.0)
+    return Relevance(sa.func.coalesce(scores.c.score, 0.0), scores)

@@ -18,7 +18,7 @@ from agentrxiv.archive.arxiv_query import (
     ArxivQueryError,
     parse_paper_ref,
     parse_query,
-    relevance_score,
+    relevance,
     to_condition,
 )
 from agentrxiv.archive.atom import ATOM_MEDIA_TYPE, FeedEntry, error_feed, query_feed, query_feed_id
@@ -143,14 +143,21 @@ def run_query(session: Session, req: ArxivRequest) -> tuple[int, list[FeedEntry]
     node = parse_query(req.search_query)
     dialect = session.get_bind().dialect.name
     condition = to_condition(node, dialect)
-    statement = entry_statement().where(PaperVersion.is_latest.is_(True), condition)
+    # The latest version through the paper, not is_latest: SQLite would walk every latest
+    # version by that index instead of reading the full-text matches (tables.py).
+    statement = entry_statement().where(PaperVersion.version == Paper.latest_version, condition)
     if req.id_refs:
         statement = statement.where(Paper.id.in_({pid for pid, _ in req.id_refs}))
     count = sa.select(sa.func.count()).select_from(
         statement.with_only_columns(PaperVersion.id).order_by(None).subquery()
     )
     total = session.scalar(count) or 0
-    score = relevance_score(node, dialect) if req.sort_by == "relevance" else None
+    ranking = relevance(node, dialect) if req.sort_by == "relevance" else None
+    if ranking is not None and ranking.scores is not None:
+        statement = statement.outerjoin(
+            ranking.scores, ranking.scores.c.version_id == PaperVersion.id
+        )
+    score = ranking.score if ranking is not None else None
     page = statement.order_by(*_order_by(req, score)).offset(req.start).limit(req.max_results)
     entries = [feed_entry(*row) for row in session.execute(page).all()]
     return total, _with_asked_versions(session, req, entries)
