@@ -76,12 +76,10 @@ def list_papers(
     campaign: str | None = None,
 ) -> PaperList:
     """Latest versions, newest paper first, optionally filtered by category, lab, campaign."""
-    query = (
-        select(PaperVersion, Paper)
-        .join(Paper, PaperVersion.paper_id == Paper.id)
-        .join(Lab, Paper.lab_id == Lab.id)
-        .where(PaperVersion.is_latest.is_(True))
-    )
+    # The latest version through the paper, not is_latest: SQLite then reads the papers
+    # newest first by their index and stops at the page (tables.ix_paper_versions_latest).
+    latest = (PaperVersion.paper_id == Paper.id) & (PaperVersion.version == Paper.latest_version)
+    query = select(PaperVersion, Paper).join(Paper, latest).join(Lab, Paper.lab_id == Lab.id)
     if category:
         # Categories are validated to contain no quotes, so the JSON text match is exact.
         query = query.where(
@@ -91,7 +89,10 @@ def list_papers(
         query = query.where(Lab.name == lab)
     if campaign:
         query = query.where(Paper.campaign_id == campaign)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    if category or lab or campaign:
+        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    else:  # every latest version, counted on its index without the joins
+        total = session.scalar(select(func.count()).where(PaperVersion.is_latest.is_(True))) or 0
     rows = session.execute(
         query.options(load_only(*SUMMARY_COLUMNS))
         .order_by(Paper.created_at.desc(), Paper.id.desc())

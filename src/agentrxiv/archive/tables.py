@@ -125,6 +125,8 @@ class Paper(Base):
     """A paper: the stable ``YYMM.NNNNN`` identity over its versions."""
 
     __tablename__ = "papers"
+    # Listings read the newest papers in order and stop at the page (migration 0013).
+    __table_args__ = (Index("ix_papers_created_at", "created_at", "id"),)
 
     id: Mapped[str] = mapped_column(String(20), primary_key=True)
     lab_id: Mapped[int] = mapped_column(ForeignKey("labs.id"), index=True)
