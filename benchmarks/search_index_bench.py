@@ -10,6 +10,7 @@ embedder is bypassed for them. Latency queries are the real text queries, embedd
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -235,11 +236,11 @@ def bulk_ingest(db: Database, gen: object, count: int, seed: int) -> float:
     return count / (time.perf_counter() - began)
 
 
-def _wait_for_line(log: Path, text: str, process: object, timeout: float) -> float:
+def _wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> float:
     """Seconds until ``text`` appears in ``log`` (the server's), failing if it exits."""
     began = time.perf_counter()
     while text not in log.read_text(errors="replace"):
-        if process.poll() is not None or time.perf_counter() - began > timeout:  # type: ignore[attr-defined]
+        if process.poll() is not None or time.perf_counter() - began > timeout:
             raise SystemExit(f"no '{text}' in {log} after {time.perf_counter() - began:.0f} s")
         time.sleep(0.5)
     return time.perf_counter() - began
