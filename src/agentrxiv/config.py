@@ -47,14 +47,15 @@ class Settings(BaseSettings):
         default=20_000,
         ge=1,
         description="Embedded papers from which semantic/hybrid search use the approximate "
-        "nearest-neighbour index (usearch) instead of an exact scan.",
+        "nearest-neighbour index (usearch) instead of an exact scan; on SQLite also the "
+        "keyword index (tantivy) for keyword queries matching many papers.",
     )
     search_index_build_threads: int = Field(
         default=0,
         ge=0,
         le=1024,
-        description="Threads that build the approximate index (0: half the cores, so the "
-        "server keeps answering while it builds).",
+        description="Threads that build the approximate and keyword indexes (0: half the "
+        "cores, so the server keeps answering while they build).",
     )
     # -- server capacity (defaults sized for 2 cores; docs/server.md scales them up)
     workers: int = Field(default=1, ge=1, le=64, description="Server worker processes.")
