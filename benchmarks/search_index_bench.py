@@ -1,7 +1,8 @@
-"""The approximate index against the exact scan on one database (used by search_bench.py at
-each size): the index's build (or load) time, file size and the process's memory, p50/p95 of
-semantic and hybrid search through each, and recall@10 of the index's results against exact
-search's.
+"""The search indexes against exact search on one database (used by search_bench.py at each
+size): the approximate nearest-neighbour index's and the keyword index's build (or load)
+times and sizes, the process's memory, p50/p95 of keyword, semantic and hybrid search through
+the indexes and without them (exact: the matrix scanned, every keyword match ranked by the
+database), and recall@10 of the indexes' results against exact search's.
 
 Recall queries are in the papers' own distribution: a stored paper's vector plus noise
 (cosine ~0.9 to it), each paired with a topic-word query for hybrid's keyword half; the
@@ -21,7 +22,7 @@ import numpy as np
 from sqlalchemy import select, true
 
 from agentrxiv.archive.db import Database
-from agentrxiv.archive.search import hybrid, search, semantic
+from agentrxiv.archive.search import hybrid, keyword, keyword_index, search, semantic
 from agentrxiv.archive.search.ann import index_path
 from agentrxiv.archive.search.embedder import from_bytes, get_embedder
 from agentrxiv.archive.tables import PaperVersion
@@ -29,6 +30,13 @@ from agentrxiv.config import get_settings
 from served import running_server
 
 RECALL_QUERIES = 100
+MODES = ("keyword", "semantic", "hybrid")
+
+
+def _directory_mb(path: Path | None) -> float:
+    if path is None or not path.is_dir():
+        return 0.0
+    return sum(f.stat().st_size for f in path.iterdir() if f.is_file()) / 2**20
 
 
 def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
@@ -41,13 +49,14 @@ def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
 
 @contextmanager
 def exact_only() -> Iterator[None]:
-    """Semantic ranking by the exact scan, index or not."""
-    saved = semantic.approximate_rank
+    """Semantic ranking by the exact scan and keyword ranking of every match, indexes or not."""
+    saved = semantic.approximate_rank, keyword.ready_index
     semantic.approximate_rank = lambda *args: None
+    keyword.ready_index = lambda *args: None
     try:
         yield
     finally:
-        semantic.approximate_rank = saved
+        semantic.approximate_rank, keyword.ready_index = saved
 
 
 @contextmanager
@@ -106,24 +115,34 @@ def compare_index(db: Database, queries: list[str], size: int) -> dict[str, obje
         in_use = semantic.wait_for_index(session, timeout=7200)
         state = semantic.index_state(session)
     ready_s = time.perf_counter() - began
+    began = time.perf_counter()
+    with db.read() as session:
+        keywords_in_use = keyword_index.wait_for_keyword_index(session, timeout=7200)
+        keyword_state = keyword_index.keyword_index_state(session)
+    keywords_ready_s = time.perf_counter() - began
     path = index_path(db.url, get_settings().home)
+    keyword_dir = keyword_index.keyword_index_path(db.url, get_settings().home)
     row: dict[str, object] = {
         "papers": size,
         "index": in_use,
         "ready_s": ready_s,
         "file_mb": path.stat().st_size / 2**20 if path and path.is_file() else 0.0,
+        "keyword_index": keywords_in_use,
+        "keyword_ready_s": keywords_ready_s,
+        "keyword_loaded": keyword_state["loaded"],
+        "keyword_mb": _directory_mb(keyword_dir),
         "rss_before_mb": before,
         "rss_mb": rss_mb(),
         "threshold": get_settings().search_index_min_papers,
         "indexed": state["indexed"],
     }
-    for mode in ("semantic", "hybrid"):
+    for mode in MODES:
         row[f"{mode}_index"] = _latency(db, queries, mode)
         with exact_only():
             row[f"{mode}_exact"] = _latency(db, queries, mode)
     vectors = _recall_vectors(db, queries)
     with query_vectors(vectors):
-        for mode in ("semantic", "hybrid"):
+        for mode in MODES:
             got = _hits(db, list(vectors), mode)
             with exact_only():
                 want = _hits(db, list(vectors), mode)
@@ -132,11 +151,14 @@ def compare_index(db: Database, queries: list[str], size: int) -> dict[str, obje
     print(
         f"size {size}: index {'in use' if in_use else 'not used'} "
         f"(ready in {ready_s:.1f} s, file {row['file_mb']:.0f} MiB, RSS {row['rss_mb']:.0f} MiB); "
+        f"keyword index {'in use' if keywords_in_use else 'not used'} "
+        f"({'loaded' if keyword_state['loaded'] else 'built'}, ready in {keywords_ready_s:.1f} s, "
+        f"{row['keyword_mb']:.0f} MiB); "
         + "; ".join(
             f"{m} p50/p95 {row[f'{m}_index'][0]:.1f}/{row[f'{m}_index'][1]:.1f} ms with index, "
             f"{row[f'{m}_exact'][0]:.1f}/{row[f'{m}_exact'][1]:.1f} exact, "
             f"recall@10 {row[f'{m}_recall']:.3f}"
-            for m in ("semantic", "hybrid")
+            for m in MODES
         ),
         flush=True,
     )
@@ -146,18 +168,24 @@ def compare_index(db: Database, queries: list[str], size: int) -> dict[str, obje
 def print_index_table(rows: list[dict[str, object]]) -> None:
     """The Markdown table of ``compare_index`` rows."""
     print(
-        "\n| papers | index | ready s | semantic p50/p95 index | exact | recall@10 "
-        "| hybrid p50/p95 index | exact | recall@10 | index file MiB | RSS MiB |"
+        "\n| papers | index | ready s | keyword index ready s "
+        + "".join(f"| {m} p50/p95 indexes | exact | recall@10 " for m in MODES)
+        + "| index file MiB | keyword index MiB | RSS MiB |"
     )
-    print("|---|---|---:|---|---|---:|---|---|---:|---:|---:|")
+    print("|---|---|---:|---:|" + "---|---|---:|" * len(MODES) + "---:|---:|---:|")
     for r in rows:
-        cells = [r["papers"], "yes" if r["index"] else "no", f"{r['ready_s']:.1f}"]
-        for mode in ("semantic", "hybrid"):
+        cells = [
+            r["papers"],
+            "yes" if r["index"] else "no",
+            f"{r['ready_s']:.1f}",
+            f"{r['keyword_ready_s']:.1f}" if r["keyword_index"] else "not used",
+        ]
+        for mode in MODES:
             for kind in ("index", "exact"):
                 p50, p95 = r[f"{mode}_{kind}"]  # type: ignore[misc]
                 cells.append(f"{p50:.1f} / {p95:.1f}")
             cells.append(f"{r[f'{mode}_recall']:.3f}")
-        cells += [f"{r['file_mb']:.0f}", f"{r['rss_mb']:.0f}"]
+        cells += [f"{r['file_mb']:.0f}", f"{r['keyword_mb']:.0f}", f"{r['rss_mb']:.0f}"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
@@ -258,8 +286,9 @@ def _http_latency(client: httpx.Client, queries: list[str], mode: str) -> tuple[
 def served_search(url: str, home: Path, queries: list[str], size: int) -> None:
     """The real server (``agentrxiv serve``) on the database at ``url``: its memory when
     started, after its first semantic search (the embedding matrix loaded) and with its
-    approximate index in use (loaded from the saved file, or built), and p50/p95 of semantic
-    and hybrid search over HTTP from one client (the query embedding included); printed."""
+    approximate index in use (loaded from the saved file, or built), and, with the keyword
+    index in use too, p50/p95 of keyword, semantic and hybrid search over HTTP from one client
+    (the query embedding included); printed."""
     env = {"AGENTRXIV_COSTLY_READS_PER_MINUTE": "0"}
     with running_server(url, home, env, log_level="info") as (base, process):
         started = rss_mb(process.pid)
@@ -269,14 +298,16 @@ def served_search(url: str, home: Path, queries: list[str], size: int) -> None:
             first_s = time.perf_counter() - began
             loaded = rss_mb(process.pid)
             ready_s = _wait_for_line(home / "server.log", "search index of", process, 7200)
+            _http_latency(client, queries[:1], "keyword")  # starts the keyword index's load
+            _wait_for_line(home / "server.log", "keyword index of", process, 7200)
             _http_latency(client, queries[:3], "hybrid")  # warm
-            modes = ("semantic", "hybrid")
-            latency = {mode: _http_latency(client, queries, mode) for mode in modes}
+            latency = {mode: _http_latency(client, queries, mode) for mode in MODES}
         print(
             f"server at {size} papers: RSS {started:.0f} MiB started, {loaded:.0f} MiB after "
             f"the first semantic search ({first_s:.1f} s), {rss_mb(process.pid):.0f} MiB with "
             f"the index in use (ready {ready_s:.1f} s later), peak "
-            f"{rss_mb(process.pid, 'VmHWM'):.0f} MiB; over HTTP, {len(queries)} queries: "
+            f"{rss_mb(process.pid, 'VmHWM'):.0f} MiB (with the keyword index); "
+            f"over HTTP, {len(queries)} queries: "
             + "; ".join(f"{m} p50/p95 {p50:.1f}/{p95:.1f} ms" for m, (p50, p95) in latency.items())
             + f" (load {os.getloadavg()[0]:.1f})",
             flush=True,
