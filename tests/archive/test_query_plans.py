@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, insert, update
 
-from agentrxiv.archive import lineage, verifications
+from agentrxiv.archive import lineage, reads, verifications
 from agentrxiv.archive.auth import get_or_create_lab
 from agentrxiv.archive.db import Database, migrate
 from agentrxiv.archive.search.filters import SearchFilters, candidates
@@ -83,3 +83,43 @@ def test_the_same_read_with_is_latest_in_sql_walks(archive: tuple[Database, Path
             "WHERE is_latest = 1 AND paper_id IN ('2601.00001', '2601.00002', '2601.00003')"
         ).fetchall()
     assert WALK in " ".join(row[-1] for row in plan)
+
+
+def test_listings_by_lab_or_campaign_count_papers_not_versions(
+    archive: tuple[Database, Path],
+) -> None:
+    """A lab holding a million papers took 5.3 s per listing page: its total was counted
+    over the join with every latest version. One latest version per paper: count papers."""
+    db, _ = archive
+    now = datetime.now(UTC)
+    with db.write() as session:  # a second version of one paper: still one latest each
+        session.execute(update(PaperVersion).values(is_latest=False).where(PaperVersion.id == 2))
+        session.execute(
+            insert(PaperVersion),
+            [
+                {
+                    "paper_id": "2601.00002",
+                    "version": 2,
+                    "title": "v2",
+                    "abstract": "",
+                    "created_at": now,
+                }
+            ],
+        )
+        session.execute(update(Paper).where(Paper.id == "2601.00002").values(latest_version=2))
+        session.execute(update(Paper).where(Paper.id == "2601.00003").values(campaign_id="c1"))
+    counts: list[str] = []
+
+    def record(_conn: object, _cursor: object, sql: str, *_: object) -> None:
+        if "count(" in sql.lower():
+            counts.append(sql)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    with db.read() as session:
+        by_lab = reads.list_papers(session, limit=5, lab="plan-lab")
+        by_campaign = reads.list_papers(session, limit=5, campaign="c1")
+        nobody = reads.list_papers(session, limit=5, lab="no-such-lab")
+    event.remove(db.engine, "before_cursor_execute", record)
+    assert (by_lab.total, by_campaign.total, nobody.total) == (PAPERS, 1, 0)
+    assert [item.id for item in by_campaign.items] == ["2601.00003"]
+    assert len(counts) == 3 and all("paper_versions" not in sql for sql in counts), counts

@@ -89,8 +89,15 @@ def list_papers(
         query = query.where(Lab.name == lab)
     if campaign:
         query = query.where(Paper.campaign_id == campaign)
-    if category or lab or campaign:
+    if category:
         total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    elif lab or campaign:  # one latest version per paper: the papers, counted on their index
+        papers = select(func.count()).select_from(Paper)
+        if lab:
+            papers = papers.join(Lab, Paper.lab_id == Lab.id).where(Lab.name == lab)
+        if campaign:
+            papers = papers.where(Paper.campaign_id == campaign)
+        total = session.scalar(papers) or 0
     else:  # every latest version, counted on its index without the joins
         total = session.scalar(select(func.count()).where(PaperVersion.is_latest.is_(True))) or 0
     rows = session.execute(
