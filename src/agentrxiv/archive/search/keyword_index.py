@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import tantivy
-from sqlalchemy import Engine, func, select, true
+from sqlalchemy import Engine, false, func, select, true
 from sqlalchemy.orm import Session
 
 from agentrxiv.archive.search.ann import FILE_SUFFIX as ANN_FILE_SUFFIX
@@ -206,12 +206,11 @@ def _load(session: Session, path: Path) -> KeywordIndex | None:
     return KeywordIndex(index, path, int(meta["watermark"]))
 
 
-def _add(index: tantivy.Index, session: Session, after: int, threads: int) -> int:
-    """Add (or replace) the latest versions above ``after``; the highest id added."""
+def _add_all(index: tantivy.Index, session: Session, threads: int) -> int:
+    """Add every latest version to an empty index; the highest id added."""
     writer = index.writer(WRITER_HEAP_BYTES, threads)
-    highest = after
-    for version_id, document in _latest_rows(session, after):
-        writer.delete_documents_by_term("version_id", version_id)
+    highest = 0
+    for version_id, document in _latest_rows(session, 0):
         writer.add_document(document)
         highest = version_id
     writer.commit()
@@ -225,7 +224,7 @@ def _build(session: Session, path: Path, threads: int) -> KeywordIndex:
     private = path.with_name(f"{path.name}.building-{os.getpid()}-{threading.get_ident()}")
     shutil.rmtree(private, ignore_errors=True)
     private.mkdir()
-    watermark = _add(tantivy.Index(_schema(), path=str(private)), session, 0, threads)
+    watermark = _add_all(tantivy.Index(_schema(), path=str(private)), session, threads)
     _write_meta(private, watermark, _sample(session, watermark))
     stale = path.with_name(f"{path.name}.stale-{os.getpid()}-{threading.get_ident()}")
     if path.exists():
@@ -240,7 +239,7 @@ def _removed_since(session: Session, watermark: int) -> list[int]:
     return list(
         session.scalars(
             select(PaperVersion.id).where(
-                PaperVersion.is_latest != true(), PaperVersion.id <= watermark
+                PaperVersion.is_latest == false(), PaperVersion.id <= watermark
             )
         )
     )
