@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from agentrxiv.archive.id_format import PAPER_REF_RE
+from agentrxiv.archive.search.index import paper_categories
 from agentrxiv.archive.tables import Paper, PaperVersion
 from agentrxiv.errors import ArchiveError
 
@@ -289,14 +290,15 @@ def _pg_fulltext(term: Term) -> ColumnElement[bool]:
 
 
 def category_condition(category: str, prefix: bool = False) -> ColumnElement[bool]:
-    """Versions listing ``category`` (or, with ``prefix``, a category starting with it)."""
+    """Latest versions listing ``category`` (or, with ``prefix``, a category starting with
+    it; case-insensitive). Read from the category index, which lists every category of every
+    latest version (the primary one is the first): matching each version's stored list read
+    every version's row, 4.8 s for ``cat:`` alone at 1M papers."""
     text = _like_escape(category)
-    # The JSON list is stored as text (["cs.AI", ...]) on both databases; match one element.
-    pattern = f'%"{text}%' if prefix else f'%"{text}"%'
-    return sa.or_(
-        sa.cast(PaperVersion.categories, sa.Text).ilike(pattern, escape="\\"),
-        PaperVersion.primary_category.ilike(f"{text}%" if prefix else text, escape="\\"),
+    listing = sa.select(paper_categories.c.version_id).where(
+        paper_categories.c.category.ilike(f"{text}%" if prefix else text, escape="\\")
     )
+    return PaperVersion.id.in_(listing)
 
 
 def _paper_id(term: Term) -> ColumnElement[bool]:
