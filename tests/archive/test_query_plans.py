@@ -123,3 +123,38 @@ def test_listings_by_lab_or_campaign_count_papers_not_versions(
     assert (by_lab.total, by_campaign.total, nobody.total) == (PAPERS, 1, 0)
     assert [item.id for item in by_campaign.items] == ["2601.00003"]
     assert len(counts) == 3 and all("paper_versions" not in sql for sql in counts), counts
+
+
+def _listing_plans(db: Database, path: Path, **filters: str) -> list[str]:
+    statements: list[tuple[str, object]] = []
+
+    def record(_conn: object, _cursor: object, sql: str, params: object, *_: object) -> None:
+        if "ORDER BY papers.created_at DESC" in sql:  # the listing itself
+            statements.append((sql, params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    with db.read() as session:
+        listed = reads.list_papers(session, limit=5, **filters)
+    event.remove(db.engine, "before_cursor_execute", record)
+    assert len(listed.items) == 5
+    with sqlite3.connect(path) as raw:
+        return [
+            " ".join(row[-1] for row in raw.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+            for sql, params in statements
+        ]
+
+
+def test_a_large_lab_is_listed_newest_first_without_sorting_its_papers(
+    archive: tuple[Database, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading a lab's papers by its index sorts them all: 5 s for a lab with 1M papers."""
+    db, path = archive
+    with db.write() as session:
+        session.execute(update(Paper).values(campaign_id="c-all"))
+    small = _listing_plans(db, path, lab="plan-lab")  # 3,000 papers: below the threshold
+    assert any("ix_papers_lab_id" in plan for plan in small), small
+    monkeypatch.setattr(reads, "LARGE_SELECTION", 1_000)
+    for filters in ({"lab": "plan-lab"}, {"campaign": "c-all"}):
+        plans = _listing_plans(db, path, **filters)
+        assert plans and all("TEMP B-TREE" not in plan for plan in plans), plans
+        assert any("ix_papers_created_at" in plan for plan in plans), plans

@@ -4,7 +4,7 @@ leaderboards and reviews. Writes live in ``archive.repository``, lineage in
 
 from __future__ import annotations
 
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Select, Text, cast, func, select
 from sqlalchemy.orm import Session, load_only
 
 from agentrxiv.archive import leaderboards, novelty, verifications
@@ -67,6 +67,10 @@ def get_pdf(session: Session, ref: str, version: int | None = None) -> bytes:
     return row.pdf
 
 
+# A lab's or campaign's papers beyond this are listed by reading every paper newest first.
+LARGE_SELECTION = 5_000
+
+
 def list_papers(
     session: Session,
     offset: int = 0,
@@ -79,27 +83,27 @@ def list_papers(
     # The latest version through the paper, not is_latest: SQLite then reads the papers
     # newest first by their index and stops at the page (tables.ix_paper_versions_latest).
     latest = (PaperVersion.paper_id == Paper.id) & (PaperVersion.version == Paper.latest_version)
-    query = select(PaperVersion, Paper).join(Paper, latest).join(Lab, Paper.lab_id == Lab.id)
+    if category:
+        total = None
+    elif lab or campaign:  # one latest version per paper: the papers, counted on their index
+        total = session.scalar(
+            _owned_papers(select(func.count()).select_from(Paper), lab, campaign)
+        )
+    else:  # every latest version, counted on its index without the joins
+        total = session.scalar(select(func.count()).where(PaperVersion.is_latest.is_(True)))
+    # SQLite, without statistics, reads a lab's or campaign's papers by its index and sorts
+    # them all (5 s for a lab holding 1M papers); for a large one, read every paper newest
+    # first and keep its own: the columns, hidden from the planner, cannot choose an index.
+    newest_first = total is not None and total > LARGE_SELECTION
+    query = _owned_papers(
+        select(PaperVersion, Paper).join(Paper, latest), lab, campaign, unindexed=newest_first
+    )
     if category:
         # Categories are validated to contain no quotes, so the JSON text match is exact.
         query = query.where(
             cast(PaperVersion.categories, Text).contains(f'"{category}"', autoescape=True)
         )
-    if lab:
-        query = query.where(Lab.name == lab)
-    if campaign:
-        query = query.where(Paper.campaign_id == campaign)
-    if category:
-        total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    elif lab or campaign:  # one latest version per paper: the papers, counted on their index
-        papers = select(func.count()).select_from(Paper)
-        if lab:
-            papers = papers.join(Lab, Paper.lab_id == Lab.id).where(Lab.name == lab)
-        if campaign:
-            papers = papers.where(Paper.campaign_id == campaign)
-        total = session.scalar(papers) or 0
-    else:  # every latest version, counted on its index without the joins
-        total = session.scalar(select(func.count()).where(PaperVersion.is_latest.is_(True))) or 0
+        total = session.scalar(select(func.count()).select_from(query.subquery()))
     rows = session.execute(
         query.options(load_only(*SUMMARY_COLUMNS))
         .order_by(Paper.created_at.desc(), Paper.id.desc())
@@ -109,7 +113,21 @@ def list_papers(
     items = [to_summary(paper, version) for version, paper in rows]
     verifications.annotate_summaries(session, items)
     novelty.mark_near_duplicates(session, items)
-    return PaperList(total=total, offset=offset, items=items)
+    return PaperList(total=total or 0, offset=offset, items=items)
+
+
+def _owned_papers(
+    query: Select, lab: str | None, campaign: str | None, unindexed: bool = False
+) -> Select:
+    """``query`` (over papers) kept to the papers of ``lab`` and ``campaign`` when given;
+    ``unindexed`` compares expressions of the columns, which SQLite reads by no index."""
+    if lab:
+        owner = (Paper.lab_id + 0) if unindexed else Paper.lab_id
+        query = query.join(Lab, owner == Lab.id).where(Lab.name == lab)
+    if campaign:
+        column = Paper.campaign_id.concat("") if unindexed else Paper.campaign_id
+        query = query.where(column == campaign)
+    return query
 
 
 def leaderboard(
