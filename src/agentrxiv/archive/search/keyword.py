@@ -5,7 +5,7 @@ parser unquoted, so input such as ``"foo`` or ``AND OR (`` cannot cause an error
 All terms must match; when nothing matches every term, papers matching any term are ranked
 instead (more terms matched rank higher), so long natural-language queries still find work.
 
-In a large archive a query matching thousands of papers takes its candidates from the
+In a large SQLite archive a query matching thousands of papers takes its candidates from the
 keyword index (``keyword_index``) and the database scores only those, plus every version
 newer than the index: the same scores and order as ranking every match, for the matches
 the index proposes."""
