@@ -334,9 +334,9 @@ def _due(session: Session, state: _State) -> bool:
     return (latest or 0) >= minimum
 
 
-def ready_index(session: Session, start: bool = True) -> KeywordIndex | None:
+def ready_index(session: Session) -> KeywordIndex | None:
     """The database's keyword index if it is in use, starting its build or catch-up in the
-    background when due (``start``); None for PostgreSQL, an in-memory database or a session
+    background when due; None for PostgreSQL, an in-memory database or a session
     not bound to an engine."""
     engine = session.get_bind()
     # PostgreSQL ranks by cover density (how close the words stand), which a BM25 index of
@@ -349,7 +349,7 @@ def ready_index(session: Session, start: bool = True) -> KeywordIndex | None:
         return None
     state = _state_of(engine)
     with state.lock:
-        if start and _due(session, state):
+        if _due(session, state):
             state.busy = True
             threading.Thread(target=_work, args=(engine, state, path), daemon=True).start()
         return state.keywords
